@@ -14,7 +14,7 @@
  * Write-once: new files are written under a temporary name in the same file system, flushed, then
  * renamed into place, so a crash never leaves a partial object or snapshot under its final name.
  */
-import { promises as fsp, constants as FS, closeSync, existsSync, fstatSync, linkSync, lstatSync, openSync, readFileSync, readSync, readdirSync, readlinkSync, rmSync, unlinkSync } from 'node:fs';
+import { promises as fsp, constants as FS, closeSync, existsSync, fstatSync, fsyncSync, linkSync, lstatSync, openSync, readFileSync, readSync, readdirSync, readlinkSync, rmSync, unlinkSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join, resolve, dirname, basename, sep } from 'node:path';
 import type * as ChildProcess from 'node:child_process';
@@ -227,6 +227,42 @@ export async function fsyncDir(dir: string): Promise<void> {
   } finally {
     await fh?.close();
   }
+}
+
+/**
+ * Up to this many new objects, a seal or an import into a local store flushes each one (fsync(2)
+ * before its rename, then fsync of the folders renamed into) instead of two syncfs(2) of the
+ * store's whole file system ({@link syncFileSystem}, through a `sync -f` process). A syncfs waits
+ * for every dirty page of that file system, other programs' too, and its process is forked from
+ * this one (the page tables of a large process copied, and faulted back in); for a few objects
+ * the fsyncs are cheaper. Above it, one syncfs costs less than an fsync (a journal commit) per
+ * object. Either way no object is under its final name before its bytes are on disk (SPEC §7).
+ */
+export const FSYNC_EACH_MAX_OBJECTS = 16;
+
+/**
+ * fsync(2) the file at `path` before a rename names it (SPEC §7: flushed to disk, then renamed),
+ * opened without following a link or blocking on a FIFO. Something there that is not a regular
+ * file (planted by someone who can write the store) holds no bytes to flush: passed over.
+ * @returns false when nothing is at `path` (ENOENT), else true
+ * @throws the errno error of the open or of the fsync (EIO: the bytes may not be on disk)
+ */
+export function fsyncFileSync(path: string): boolean {
+  let fd: number;
+  try {
+    fd = openSync(path, FS.O_RDONLY | (FS.O_NOFOLLOW ?? 0) | (FS.O_NONBLOCK ?? 0));
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return false;
+    if (code === 'ELOOP' || code === 'ENXIO') return true; // a link, a socket: no bytes of ours
+    throw e;
+  }
+  try {
+    if (fstatSync(fd).isFile()) fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  return true;
 }
 
 /**

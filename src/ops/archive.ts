@@ -16,7 +16,7 @@
 import { promises as fsp, constants as FS, existsSync, openSync, readSync, fstatSync, writeSync, closeSync, renameSync, rmSync, lstatSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
-import { basename, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { SnapError, isSnapError, type SnapErrorCode } from '../core/errors.js';
 import { nameMismatch, parseStatement, snapshotId, statementRef, type SnapshotPredicate, type Statement } from '../core/statement.js';
 import { ARCHIVE_RECORDS_PREFIX, MAX_ENVELOPE_BYTES, MAX_STATEMENT_BYTES, TreeShapeCheck, archiveFileClaim, archiveRecordIndexes, type TreeViolation } from '../core/archive.js';
@@ -28,7 +28,7 @@ import type { ManifestEntry } from '../core/manifest.js';
 import { makeScratchDir, removeWhenDone } from '../io/scratch-dir.js';
 import {
   openStore, discardNewStore, lockStoreMaking, makeTmpDir, commitSnapshot, snapshotDir, isSnapshotFolder, objectPath, snapshotKeepsObjects, syncFileSystem,
-  writeFileAtomic, fsyncDir, ownFanFolder, MANIFEST_FILE, STATEMENT_FILE, ENVELOPE_FILE, CONTENTS_FILE, type SnapshotLocation, type Store,
+  writeFileAtomic, fsyncDir, fsyncFileSync, ownFanFolder, FSYNC_EACH_MAX_OBJECTS, MANIFEST_FILE, STATEMENT_FILE, ENVELOPE_FILE, CONTENTS_FILE, type SnapshotLocation, type Store,
 } from '../io/store.js';
 import { ioError } from '../io/errors.js';
 import { readSmallFile } from '../io/small-file.js';
@@ -582,21 +582,37 @@ async function importInto(store: Store, opts: ImportOptions): Promise<Omit<Impor
     for await (const d of await fsp.opendir(staging)) if (!fans.has(d.name.slice(0, 2))) fans.set(d.name.slice(0, 2), d.name);
     for (const x of o.recordIndexes ?? []) if (!fans.has(x.sha256.slice(0, 2))) fans.set(x.sha256.slice(0, 2), x.sha256);
     for (const hex of fans.values()) await ownFanFolder(store, hex, 'import writes nothing through it, and added nothing to the store');
+    // A few objects (FSYNC_EACH_MAX_OBJECTS) are flushed one by one instead, each before its rename,
+    // then the folders they went into — as a seal of a few new files does.
+    const fsyncEach = staged <= FSYNC_EACH_MAX_OBJECTS;
     if (staged > 0) {
-      syncFileSystem(staging);
+      if (!fsyncEach) syncFileSystem(staging);
+      const into = new Set<string>();
       for await (const run of checkedEntryRuns(manifestPath)) {
         for (const e of run) {
           if ('type' in e) continue;
+          const from = join(staging, e.sha256);
           const final = objectPath(store, e.sha256);
           try {
-            moveIntoPlace(join(staging, e.sha256), final);
+            // Nothing staged under that digest: an object the store had, or one moved already.
+            if (fsyncEach && !fsyncFileSync(from)) continue;
+          } catch (err) {
+            throw ioError(err, from, 'cannot flush the object to disk');
+          }
+          try {
+            moveIntoPlace(from, final);
+            if (fsyncEach) into.add(dirname(final));
           } catch (err) {
             if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw ioError(err, final, 'cannot add the object to the store');
           }
         }
       }
+      if (fsyncEach) {
+        for (const dir of into) await fsyncDir(dir);
+        await fsyncDir(store.objectsDir); // the fan-out folders made for them
+      }
     }
-    if (staged > 0) syncFileSystem(store.objectsDir);
+    if (staged > 0 && !fsyncEach) syncFileSystem(store.objectsDir);
     // The record indexes the statement names, checked when spooled: objects too, before the snapshot names them.
     result.mendedObjects.push(...(await storeIndexObjects(store, o.recordIndexes ?? [], 'content')));
     const snap = join(work, 'snapshot');

@@ -20,7 +20,7 @@ import { walkDatasetRuns, type WalkItem, type WalkOptions } from '../io/walk.js'
 import { walkParallel, isFileRun, type FileRun, type ParallelRun } from '../io/parallel-walk.js';
 import { ParentHints } from '../io/parent-hints.js';
 import {
-  openStore, discardNewStore, lockStoreMaking, makeTmpDir, commitSnapshot, listSnapshots, resolveRef, snapshotDir, snapshotKeepsObjects, syncFileSystem, writeFileAtomic, fsyncDir,
+  openStore, discardNewStore, lockStoreMaking, makeTmpDir, commitSnapshot, listSnapshots, resolveRef, snapshotDir, snapshotKeepsObjects, syncFileSystem, writeFileAtomic, fsyncDir, FSYNC_EACH_MAX_OBJECTS,
   MANIFEST_FILE, STATEMENT_FILE, ENVELOPE_FILE, CONTENTS_FILE, type Store,
 } from '../io/store.js';
 import { ioError } from '../io/errors.js';
@@ -519,17 +519,6 @@ export async function scanDataset(opts: ScanOptions, sink: ManifestSink, started
   await pool.close();
   return totals;
 }
-
-/**
- * Up to this many new objects, a seal into a local store flushes each one (fsync(2) before its
- * rename, then fsync of the folders renamed into) instead of two syncfs(2) of the store's whole
- * file system (io/store.ts `syncFileSystem`, through a `sync -f` process). A syncfs waits for
- * every dirty page of that file system, other programs' too, and its process is forked from this
- * one (the page tables of a large process copied, and faulted back in); for a few objects the
- * fsyncs are cheaper. Above it, one syncfs costs less than an fsync (a journal commit) per object.
- * Either way no object is under its final name before its bytes are on disk (SPEC §7).
- */
-export const FSYNC_EACH_MAX_OBJECTS = 16;
 
 /** RFC 9162 leaf prefix (a manifest line's leaf hash is SHA-256(0x00 ‖ line)). */
 const LEAF_PREFIX = new Uint8Array([0x00]);

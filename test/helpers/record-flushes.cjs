@@ -2,8 +2,10 @@
  * Test preload (NODE_OPTIONS=--require this file): with `SNAP_TEST_FLUSH_LOG=FILE`, every thread
  * of the process — the main thread and each worker, where Node runs preloads too — appends a line
  * to FILE after each `fs.fsyncSync` (`fsync PATH`, the path its descriptor was opened with by
- * `fs.openSync`) and each `fs.renameSync` (`rename FROM TO`). Lines of one thread are in the order
- * of its calls (appended with O_APPEND, one write each). Inert without the variable.
+ * `fs.openSync`), each `FileHandle.sync()` (`fsync PATH`, opened by `fs.promises.open`) and each
+ * `fs.renameSync` (`rename FROM TO`), also through ES module imports of node:fs. Lines of one
+ * thread are in the order of its calls (appended with O_APPEND, one write each). Inert without the
+ * variable.
  */
 'use strict';
 const logPath = process.env.SNAP_TEST_FLUSH_LOG;
@@ -40,4 +42,24 @@ if (logPath !== undefined) {
     log(`rename ${String(from)} ${String(to)}`);
     return r;
   };
+  const fsp = fs.promises;
+  const pOpen = fsp.open;
+  const handlePaths = new WeakMap();
+  let handleSyncRecorded = false;
+  fsp.open = async function (path, ...rest) {
+    const handle = await pOpen.call(this, path, ...rest);
+    handlePaths.set(handle, String(path));
+    if (!handleSyncRecorded) {
+      handleSyncRecorded = true;
+      const proto = Object.getPrototypeOf(handle);
+      const sync = proto.sync;
+      proto.sync = async function () {
+        const r = await sync.call(this);
+        log(`fsync ${handlePaths.get(this) ?? 'handle'}`);
+        return r;
+      };
+    }
+    return handle;
+  };
+  require('node:module').syncBuiltinESMExports();
 }

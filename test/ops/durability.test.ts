@@ -6,15 +6,16 @@
  * its arguments and how many files the target held when it ran. Import flushes the objects it
  * staged before it names them in the store (as seal does), seen the same way. Export flushes the
  * archive before it names it: seen by recording which file each FileHandle.sync() of the run flushed.
- * Seal flushes its new objects as import does, or, when they are few, fsyncs each before its rename
- * and then the folders renamed into: seen by a preload recording every thread's fsyncs and renames.
+ * Seal flushes its new objects as import does; both, when the new objects are few, fsync each before
+ * its rename and then the folders renamed into: seen by a preload recording every thread's fsyncs
+ * and renames (test/helpers/record-flushes.cjs).
  */
 import { createHash } from 'node:crypto';
 import { chmodSync, existsSync, promises as fsp, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
 import { EXAMPLE, makeTree, snapBin, snapJson, tempDir, useKeyPair } from '../helpers/tree.js';
-import { FSYNC_EACH_MAX_OBJECTS } from '../../src/ops/seal.js';
+import { FSYNC_EACH_MAX_OBJECTS } from '../../src/io/store.js';
 import { newStorePath } from '../helpers/store.js';
 
 const keys = useKeyPair();
@@ -128,6 +129,43 @@ describe('seal', () => {
     // Each line: "-f PATH N", N the object files under STORE/objects when that flush ran.
     expect(syncs).toEqual([`-f ${join(store, 'tmp')} 0`, `-f ${join(store, 'objects', 'sha256')} ${FSYNC_EACH_MAX_OBJECTS + 1}`]);
     expect(flushes.filter((l) => l.startsWith(`fsync ${join(store, 'tmp')}/pending-`))).toEqual([]);
+  });
+});
+
+describe('import of a few new objects', () => {
+  it(`(at most ${FSYNC_EACH_MAX_OBJECTS}) fsyncs each one before it is under its name, then the folders it went into, and starts no sync process`, async () => {
+    const texts = ['alpha\n', 'bravo\n', 'charlie\n'];
+    const data = await makeTree({ 'a.txt': texts[0]!, 'b.txt': texts[1]!, 'sub/c.txt': texts[2]! });
+    const source = await newStorePath();
+    expect((await snapJson(['seal', data, '--as', 'ds@v1', '--key', keys.key, '--store', source])).code).toBe(0);
+    const work = await tempDir();
+    const archive = join(work, 'ds.snap.tar');
+    expect((await snapJson(['export', 'ds@v1', '-o', archive, '--store', source])).code).toBe(0);
+    const store = await newStorePath();
+    expect((await snapJson(['init', '--store', store])).code).toBe(0);
+    const bin = await recordingSync(join(work, 'sync.log'), join(store, 'objects'));
+    const env = { PATH: `${bin}:${process.env.PATH}`, NODE_OPTIONS: `--require ${RECORD_FLUSHES}`, SNAP_TEST_FLUSH_LOG: join(work, 'flush.log') };
+    const r = await snapBin(['import', archive, '--store', store, '--pubkey', keys.pub, '--json'], { env });
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout).newObjects).toBe(3);
+    expect(existsSync(join(work, 'sync.log'))).toBe(false);
+    const flushes = readFileSync(join(work, 'flush.log'), 'utf8').trim().split('\n');
+    const objects = join(store, 'objects', 'sha256');
+    for (const text of texts) {
+      const hex = createHash('sha256').update(text).digest('hex');
+      const fan = join(objects, hex.slice(0, 2));
+      const dest = join(fan, hex.slice(2));
+      expect(readFileSync(dest, 'utf8')).toBe(text);
+      const renamed = flushes.findIndex((l) => l.startsWith('rename ') && l.endsWith(` ${dest}`));
+      expect(renamed, flushes.join('\n')).toBeGreaterThan(-1);
+      const staged = flushes[renamed]!.split(' ')[1]!;
+      expect(staged.startsWith(join(store, 'tmp') + '/') && staged.endsWith(`/${hex}`), staged).toBe(true);
+      const flushed = flushes.indexOf(`fsync ${staged}`);
+      expect(flushed, flushes.join('\n')).toBeGreaterThan(-1);
+      expect(flushed).toBeLessThan(renamed);
+      expect(flushes.indexOf(`fsync ${fan}`, renamed), flushes.join('\n')).toBeGreaterThan(renamed);
+    }
+    expect(flushes).toContain(`fsync ${objects}`);
   });
 });
 
