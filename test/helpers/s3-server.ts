@@ -4,10 +4,14 @@
  * repository's scripts (scripts/s3-ceph.sh, scripts/s3-moto.sh), which a person can run too.
  *
  * A test that needs a server and cannot start it FAILS with the server's log in the error: it is
- * never skipped (issue 13). Start one per test file, in a `beforeAll`, and stop it in `afterAll`
- * (see {@link useS3Server}; several kinds for one file: {@link useS3ServersAtOnce}).
+ * never skipped (issue 13). A test file takes one with {@link useS3Server} (several kinds:
+ * {@link useS3ServersAtOnce}): started in a `beforeAll` by the first file of a test process that
+ * needs that kind, and kept for the next files of the process (vitest.config.ts: most files share
+ * a process, a file after another) — moto emptied between files (its `/moto-api/reset`), Ceph kept
+ * as it is (each test makes its own buckets) — and stopped when the process ends. A start costs a
+ * second or two of moto's CPU (15–20 s of waiting for Ceph); 29 files start moto.
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { promises as fsp } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -115,6 +119,9 @@ export async function startS3Server(kind: S3ServerKind): Promise<S3Server> {
 /** Tries of {@link startS3Server}, each on a new free port. */
 const START_ATTEMPTS = 3;
 
+/** The folders of the servers this process started and has not stopped (their pid files). */
+const runningDirs = new Set<string>();
+
 async function startS3ServerOnce(kind: S3ServerKind): Promise<S3Server> {
   const dir = await fsp.mkdtemp(join(tmpdir(), `snap-s3-${kind}-`));
   const script = join(REPO, 'scripts', kind === 'ceph' ? 's3-ceph.sh' : 's3-moto.sh');
@@ -124,6 +131,7 @@ async function startS3ServerOnce(kind: S3ServerKind): Promise<S3Server> {
   const stop = async (): Promise<void> => {
     if (stopped) return;
     stopped = true;
+    runningDirs.delete(dir);
     await runScript([script, 'stop', dir], 60_000);
     await fsp.rm(dir, { recursive: true, force: true });
   };
@@ -133,6 +141,10 @@ async function startS3ServerOnce(kind: S3ServerKind): Promise<S3Server> {
     await stop();
     throw new Error(`the ${kind} S3 server did not start (${script} start ${dir} ${port}: exit ${started.code})\n${started.stderr}\n${logs}`);
   }
+  runningDirs.add(dir);
+  // The server outlives this process unless stopped (the scripts start it in its own session): a
+  // watchdog stops it and removes its folder once this process is gone, however it ended.
+  spawn('bash', ['-c', 'while kill -0 "$1" 2>/dev/null; do sleep 2; done; bash "$2" stop "$3" >/dev/null 2>&1; rm -rf "$3"', 'watchdog', String(process.pid), script, dir], { detached: true, stdio: 'ignore' }).unref();
   return {
     kind,
     endpoint: env.AWS_ENDPOINT_URL,
@@ -154,17 +166,75 @@ export function startMoto(): Promise<S3Server> {
   return startS3Server('moto');
 }
 
+/** The servers this process started, by kind and slot (`moto:0`), kept from one test file for the next ({@link useS3Server}). */
+const kept = new Map<string, Promise<S3Server>>();
+let stopAtExit = false;
+
+/** Does the server answer HTTP at all (any status)? */
+async function answers(server: S3Server): Promise<boolean> {
+  try {
+    await fetch(`${server.endpoint}/`, { signal: AbortSignal.timeout(10_000) });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /**
- * One server for the tests of one file: started in a `beforeAll` (the returned object's fields are
- * filled then), stopped in `afterAll`. A failure to start fails every test of the file.
+ * This process's server of `kind`: the one a previous file used when it still answers, else a new
+ * one. @throws Error when it does not start (as {@link startS3Server})
  */
-export function useS3Server(kind: S3ServerKind): S3Server {
+async function serverFor(kind: S3ServerKind, slot: number): Promise<S3Server> {
+  const key = `${kind}:${slot}`;
+  const before = kept.get(key);
+  if (before) {
+    const server = await before.catch(() => undefined);
+    if (server && (await answers(server))) return server;
+    kept.delete(key);
+    await server?.stop();
+  }
+  const starting = startS3Server(kind);
+  kept.set(key, starting);
+  starting.catch(() => kept.delete(key));
+  if (!stopAtExit) {
+    stopAtExit = true;
+    // A process that ends on its own stops its servers at once (the watchdog would, within 2 s).
+    process.once('exit', () => {
+      for (const dir of runningDirs) spawnSync('bash', ['-c', 'kill $(cat "$1"/*.pid "$1"/run/*.pid 2>/dev/null) 2>/dev/null', 'stop', dir], { stdio: 'ignore' });
+    });
+  }
+  return starting;
+}
+
+/**
+ * A file is done with its server: moto is emptied for the next file (every bucket gone, as from a
+ * new server); a moto that cannot be emptied is stopped (the next file starts another). Ceph is kept
+ * as it is: no test lists the buckets of others.
+ */
+async function releaseServer(kind: S3ServerKind, slot: number): Promise<void> {
+  const key = `${kind}:${slot}`;
+  const server = await kept.get(key)?.catch(() => undefined);
+  if (!server || kind !== 'moto') return;
+  const reset = await fetch(`${server.endpoint}/moto-api/reset`, { method: 'POST', signal: AbortSignal.timeout(60_000) }).then((r) => r.ok, () => false);
+  if (!reset) {
+    kept.delete(key);
+    await server.stop();
+  }
+}
+
+/**
+ * A server for the tests of one file: the process's server of that kind, started in a `beforeAll`
+ * when there is none yet (the returned object's fields are filled then), handed on to the next file
+ * in `afterAll` (moto emptied). A failure to start fails every test of the file. A file that needs
+ * two servers of one kind (two endpoints) asks for the second with `slot` 1.
+ */
+export function useS3Server(kind: S3ServerKind, slot = 0): S3Server {
   const holder = {} as S3Server;
   beforeAll(async () => {
-    Object.assign(holder, await startS3Server(kind));
+    Object.assign(holder, await serverFor(kind, slot));
   }, START_TIMEOUT_MS[kind] + 30_000);
   afterAll(async () => {
-    await holder.stop?.();
+    await releaseServer(kind, slot);
   }, 90_000);
   return holder;
 }
@@ -189,7 +259,7 @@ export function useS3ServersAtOnce(kinds: readonly S3ServerKind[]): S3ServersAtO
   const holders = new Map(kinds.map((k) => [k, {} as S3Server]));
   const failures = new Map<S3ServerKind, unknown>();
   beforeAll(async () => {
-    const started = await Promise.allSettled(kinds.map((k) => startS3Server(k)));
+    const started = await Promise.allSettled(kinds.map((k) => serverFor(k, 0)));
     started.forEach((r, i) => {
       const kind = kinds[i] as S3ServerKind;
       if (r.status === 'fulfilled') Object.assign(holders.get(kind) as S3Server, r.value);
@@ -197,7 +267,7 @@ export function useS3ServersAtOnce(kinds: readonly S3ServerKind[]): S3ServersAtO
     });
   }, Math.max(...kinds.map((k) => START_TIMEOUT_MS[k])) + 30_000);
   afterAll(async () => {
-    await Promise.all([...holders.values()].map((h) => h.stop?.()));
+    await Promise.all(kinds.map((k) => releaseServer(k, 0)));
   }, 90_000);
   return {
     use(kind: S3ServerKind): S3Server {

@@ -12,7 +12,7 @@ import { makeTree, snapJson, tempDir, useKeyPair } from '../helpers/tree.js';
 import { clientFor } from './s3-fixture.js';
 
 const prod = useS3Server('moto');
-const staging = useS3Server('moto');
+const staging = useS3Server('moto', 1); // another server, not this process's first moto
 const keys = useKeyPair('two-endpoints');
 
 describe('the same s3://BUCKET/PREFIX/ on two endpoints', () => {
