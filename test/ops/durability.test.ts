@@ -85,6 +85,33 @@ describe('a flush that fails', () => {
 /** test/helpers/record-flushes.cjs: every thread's fsyncs and renames, in a file. */
 const RECORD_FLUSHES = join(import.meta.dirname, '..', 'helpers', 'record-flushes.cjs');
 
+const sha256 = (text: string): string => createHash('sha256').update(text).digest('hex');
+
+/**
+ * Each of `texts` is an object of `store`, and the recorded `flushes` show its bytes fsynced under
+ * their temporary name in STORE/tmp before the rename that named it, then its fan-out folder
+ * fsynced after that rename, and `objects/sha256` fsynced (each fan-out folder was new).
+ */
+function expectFlushedThenNamed(flushes: string[], store: string, texts: string[]): void {
+  const objects = join(store, 'objects', 'sha256');
+  const log = flushes.join('\n');
+  for (const text of texts) {
+    const hex = sha256(text);
+    const fan = join(objects, hex.slice(0, 2));
+    const dest = join(fan, hex.slice(2));
+    expect(readFileSync(dest, 'utf8')).toBe(text);
+    const renamed = flushes.findIndex((l) => l.startsWith('rename ') && l.endsWith(` ${dest}`));
+    expect(renamed, log).toBeGreaterThan(-1);
+    const temporary = flushes[renamed]!.split(' ')[1]!;
+    expect(temporary.startsWith(join(store, 'tmp') + '/') && temporary.endsWith(`/${hex}`), temporary).toBe(true);
+    const flushed = flushes.indexOf(`fsync ${temporary}`);
+    expect(flushed, log).toBeGreaterThan(-1);
+    expect(flushed).toBeLessThan(renamed);
+    expect(flushes.indexOf(`fsync ${fan}`, renamed), log).toBeGreaterThan(renamed);
+  }
+  expect(flushes).toContain(`fsync ${objects}`);
+}
+
 describe('seal', () => {
   /** Seal `files` into a new store with a recording `sync` first on PATH; the sync log's and the flush log's lines. */
   async function sealRecorded(files: Record<string, string>): Promise<{ store: string; syncs: string[]; flushes: string[] }> {
@@ -99,28 +126,12 @@ describe('seal', () => {
     const lines = (f: string): string[] => (existsSync(join(work, f)) ? readFileSync(join(work, f), 'utf8').trim().split('\n') : []);
     return { store, syncs: lines('sync.log'), flushes: lines('flush.log') };
   }
-  const sha256 = (text: string): string => createHash('sha256').update(text).digest('hex');
 
   it(`of at most ${FSYNC_EACH_MAX_OBJECTS} new objects fsyncs each one before it is under its name, then the folder it went into, and starts no sync process`, async () => {
     const texts = ['alpha\n', 'bravo\n', 'charlie\n'];
     const { store, syncs, flushes } = await sealRecorded({ 'a.txt': texts[0]!, 'b.txt': texts[1]!, 'sub/c.txt': texts[2]! });
     expect(syncs).toEqual([]);
-    const objects = join(store, 'objects', 'sha256');
-    for (const hex of texts.map(sha256)) {
-      const fan = join(objects, hex.slice(0, 2));
-      const dest = join(fan, hex.slice(2));
-      expect(readFileSync(dest, 'utf8')).toBe(texts.find((t) => sha256(t) === hex));
-      const renamed = flushes.findIndex((l) => l.startsWith('rename ') && l.endsWith(` ${dest}`));
-      expect(renamed, flushes.join('\n')).toBeGreaterThan(-1);
-      const pending = flushes[renamed]!.split(' ')[1]!;
-      expect(pending.startsWith(join(store, 'tmp') + '/') && pending.endsWith(`/${hex}`), pending).toBe(true);
-      const flushed = flushes.indexOf(`fsync ${pending}`);
-      expect(flushed, flushes.join('\n')).toBeGreaterThan(-1);
-      expect(flushed).toBeLessThan(renamed);
-      expect(flushes.indexOf(`fsync ${fan}`, renamed), flushes.join('\n')).toBeGreaterThan(renamed);
-    }
-    // Each fan-out folder was new: the folder of folders holds new names too.
-    expect(flushes).toContain(`fsync ${objects}`);
+    expectFlushedThenNamed(flushes, store, texts);
   });
 
   it(`of more than ${FSYNC_EACH_MAX_OBJECTS} new objects flushes the store's file system before the renames and after them, fsyncing no object`, async () => {
@@ -149,23 +160,7 @@ describe('import of a few new objects', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout).newObjects).toBe(3);
     expect(existsSync(join(work, 'sync.log'))).toBe(false);
-    const flushes = readFileSync(join(work, 'flush.log'), 'utf8').trim().split('\n');
-    const objects = join(store, 'objects', 'sha256');
-    for (const text of texts) {
-      const hex = createHash('sha256').update(text).digest('hex');
-      const fan = join(objects, hex.slice(0, 2));
-      const dest = join(fan, hex.slice(2));
-      expect(readFileSync(dest, 'utf8')).toBe(text);
-      const renamed = flushes.findIndex((l) => l.startsWith('rename ') && l.endsWith(` ${dest}`));
-      expect(renamed, flushes.join('\n')).toBeGreaterThan(-1);
-      const staged = flushes[renamed]!.split(' ')[1]!;
-      expect(staged.startsWith(join(store, 'tmp') + '/') && staged.endsWith(`/${hex}`), staged).toBe(true);
-      const flushed = flushes.indexOf(`fsync ${staged}`);
-      expect(flushed, flushes.join('\n')).toBeGreaterThan(-1);
-      expect(flushed).toBeLessThan(renamed);
-      expect(flushes.indexOf(`fsync ${fan}`, renamed), flushes.join('\n')).toBeGreaterThan(renamed);
-    }
-    expect(flushes).toContain(`fsync ${objects}`);
+    expectFlushedThenNamed(readFileSync(join(work, 'flush.log'), 'utf8').trim().split('\n'), store, texts);
   });
 });
 
