@@ -330,7 +330,7 @@ function hashWorkerMain(require: NodeJS.Require, slice: number, fold: typeof fol
 
   /** {@link commitPending}'s work; `replaced` is filled as it goes. */
   function commitPendingInto(msg: any, replaced: string[]): any {
-    // `fsyncEach` (a seal of a few new objects, seal.ts FSYNC_EACH_MAX_OBJECTS): each pending object
+    // `fsyncEach` (a seal of a few new objects, io/store.ts FSYNC_EACH_MAX_OBJECTS): each pending object
     // is flushed here before its rename, and the folders renamed into after all of them, instead of
     // the caller's two syncfs of the whole file system around this commit.
     const fsyncEach = msg.fsyncEach === true;

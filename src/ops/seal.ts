@@ -288,7 +288,9 @@ export async function scanDataset(opts: ScanOptions, sink: ManifestSink, started
    * Let every worker rename its pending objects into the store; objects another worker committed
    * first are dropped and no longer counted as new. Returns the digests renamed into place when
    * `withDigests` (an object sink takes them); else none are sent (a local store's seal commits
-   * every object at once: a million digests would be copied from the workers for nothing).
+   * every object at once: a million digests would be copied from the workers for nothing). With
+   * `fsyncEach`, each worker fsyncs each pending object before its rename, then the folders it
+   * renamed into (the caller flushes nothing: {@link FSYNC_EACH_MAX_OBJECTS}).
    */
   const commitPending = async (withDigests = true, fsyncEach = false): Promise<string[]> => {
     const commits = await pool.broadcast<CommitReply>({ commit: true, hexes: withDigests, ...(fsyncEach ? { fsyncEach } : {}) });
