@@ -119,6 +119,28 @@ export async function startS3Server(kind: S3ServerKind): Promise<S3Server> {
 /** Tries of {@link startS3Server}, each on a new free port. */
 const START_ATTEMPTS = 3;
 
+/**
+ * `bash -c WATCHDOG watchdog OWNER DIR PID...`: once process OWNER is gone, SIGTERM each PID that is
+ * still the process it was when the watchdog started (same command line: a pid used again by
+ * another process is left alone), SIGKILL those left after 5 s, and remove DIR.
+ */
+const WATCHDOG = `owner=$1; dir=$2; shift 2
+declare -A was
+for p in "$@"; do was[$p]="$(tr '\\0' ' ' < /proc/$p/cmdline 2>/dev/null)"; done
+same() { [ -n "\${was[$1]}" ] && [ "$(tr '\\0' ' ' < /proc/$1/cmdline 2>/dev/null)" = "\${was[$1]}" ]; }
+while kill -0 "$owner" 2>/dev/null; do sleep 2; done
+for p in "$@"; do same "$p" && kill "$p" 2>/dev/null; done
+for _ in $(seq 1 50); do left=0; for p in "$@"; do same "$p" && left=1; done; [ "$left" = 0 ] && break; sleep 0.1; done
+for p in "$@"; do same "$p" && kill -9 "$p" 2>/dev/null; done
+rm -rf "$dir"`;
+
+/** The pids in a started server's pid files (moto: DIR/moto.pid; Ceph: DIR/run/NAME.pid). */
+async function daemonPids(dir: string): Promise<string[]> {
+  const files = [join(dir, 'moto.pid'), ...(await fsp.readdir(join(dir, 'run')).catch(() => [] as string[])).filter((n) => n.endsWith('.pid')).map((n) => join(dir, 'run', n))];
+  const pids = await Promise.all(files.map((f) => fsp.readFile(f, 'utf8').then((t) => t.trim(), () => '')));
+  return pids.filter((p) => /^[0-9]+$/.test(p));
+}
+
 /** The folders of the servers this process started and has not stopped (their pid files). */
 const runningDirs = new Set<string>();
 
@@ -143,8 +165,10 @@ async function startS3ServerOnce(kind: S3ServerKind): Promise<S3Server> {
   }
   runningDirs.add(dir);
   // The server outlives this process unless stopped (the scripts start it in its own session): a
-  // watchdog stops it and removes its folder once this process is gone, however it ended.
-  spawn('bash', ['-c', 'while kill -0 "$1" 2>/dev/null; do sleep 2; done; bash "$2" stop "$3" >/dev/null 2>&1; rm -rf "$3"', 'watchdog', String(process.pid), script, dir], { detached: true, stdio: 'ignore' }).unref();
+  // watchdog stops it and removes its folder once this process is gone, however it ended. It is
+  // given the daemons' pids now: by then the script and the folder may be gone (.ci/run removes
+  // the copy of the repository and TMPDIR as soon as the tests end).
+  spawn('bash', ['-c', WATCHDOG, 'watchdog', String(process.pid), dir, ...(await daemonPids(dir))], { detached: true, stdio: 'ignore' }).unref();
   return {
     kind,
     endpoint: env.AWS_ENDPOINT_URL,
