@@ -11,7 +11,7 @@
  * as it is (each test makes its own buckets) — and stopped when the process ends. A start costs a
  * second or two of moto's CPU (15–20 s of waiting for Ceph); 29 files start moto.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { promises as fsp } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -141,8 +141,6 @@ async function daemonPids(dir: string): Promise<string[]> {
   return pids.filter((p) => /^[0-9]+$/.test(p));
 }
 
-/** The folders of the servers this process started and has not stopped (their pid files). */
-const runningDirs = new Set<string>();
 
 async function startS3ServerOnce(kind: S3ServerKind): Promise<S3Server> {
   const dir = await fsp.mkdtemp(join(tmpdir(), `snap-s3-${kind}-`));
@@ -153,7 +151,6 @@ async function startS3ServerOnce(kind: S3ServerKind): Promise<S3Server> {
   const stop = async (): Promise<void> => {
     if (stopped) return;
     stopped = true;
-    runningDirs.delete(dir);
     await runScript([script, 'stop', dir], 60_000);
     await fsp.rm(dir, { recursive: true, force: true });
   };
@@ -163,7 +160,6 @@ async function startS3ServerOnce(kind: S3ServerKind): Promise<S3Server> {
     await stop();
     throw new Error(`the ${kind} S3 server did not start (${script} start ${dir} ${port}: exit ${started.code})\n${started.stderr}\n${logs}`);
   }
-  runningDirs.add(dir);
   // The server outlives this process unless stopped (the scripts start it in its own session): a
   // watchdog stops it and removes its folder once this process is gone, however it ended. It is
   // given the daemons' pids now: by then the script and the folder may be gone (.ci/run removes
@@ -192,7 +188,6 @@ export function startMoto(): Promise<S3Server> {
 
 /** The servers this process started, by kind and slot (`moto:0`), kept from one test file for the next ({@link useS3Server}). */
 const kept = new Map<string, Promise<S3Server>>();
-let stopAtExit = false;
 
 /** Does the server answer HTTP at all (any status)? */
 async function answers(server: S3Server): Promise<boolean> {
@@ -220,13 +215,6 @@ async function serverFor(kind: S3ServerKind, slot: number): Promise<S3Server> {
   const starting = startS3Server(kind);
   kept.set(key, starting);
   starting.catch(() => kept.delete(key));
-  if (!stopAtExit) {
-    stopAtExit = true;
-    // A process that ends on its own stops its servers at once (the watchdog would, within 2 s).
-    process.once('exit', () => {
-      for (const dir of runningDirs) spawnSync('bash', ['-c', 'kill $(cat "$1"/*.pid "$1"/run/*.pid 2>/dev/null) 2>/dev/null', 'stop', dir], { stdio: 'ignore' });
-    });
-  }
   return starting;
 }
 
