@@ -434,7 +434,6 @@ async function packArchive(out: string, tmp: string, fh: fsp.FileHandle, c: Arch
     let ri = 0;
     let exhausted = false;
     let aheadBytes = 0;
-    let bigTurn = 0;
     const jobs: Job[] = [];
     const peek = async (): Promise<ManifestEntry | undefined> => {
       while (ri >= run.length) {
@@ -460,8 +459,9 @@ async function packArchive(out: string, tmp: string, fh: fsp.FileHandle, c: Arch
         if (first === undefined) return;
         if (!('type' in first) && first.size > WHOLE_FILE_MAX) {
           ri++;
-          // Large files take turns on the workers, so one is read ahead while another is packed.
-          const j: BigJob = { kind: 'big', entry: first, path: c.filePath(first), w: bigTurn++ % pool.size, queue: [], next: 0 };
+          // Large files go to the least-loaded worker (a new one while fewer than --jobs run), so one
+          // is read ahead while another is packed.
+          const j: BigJob = { kind: 'big', entry: first, path: c.filePath(first), w: pool.pick(), queue: [], next: 0 };
           jobs.push(j);
           while (j.next < first.size && aheadBytes < AHEAD_BYTES) aheadBytes += askBlock(pool, j, recycler);
           continue;

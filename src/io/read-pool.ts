@@ -186,14 +186,18 @@ export function defaultReadJobs(): number {
   return Math.max(1, Math.min(MAX_DEFAULT_IO_JOBS, availableParallelism()));
 }
 
-/** A pool of read-and-hash workers. Always {@link ReadPool.close} it. */
+/**
+ * A pool of read-and-hash workers, started as they are needed: one at once, another only when a
+ * request finds every started worker busy, up to `jobs` (an export of a few small files boots one
+ * thread, about 60 ms of CPU less than two). Always {@link ReadPool.close} it.
+ */
 export class ReadPool extends WorkerPool<ReadReply> {
   /**
-   * @param jobs number of worker threads (default {@link defaultReadJobs})
+   * @param jobs most worker threads (default {@link defaultReadJobs})
    * @throws SnapError `USAGE` when `jobs` is not a positive integer
    */
   constructor(jobs = defaultReadJobs()) {
-    super(`(${readWorkerMain.toString()})(require)`, jobs, 'read');
+    super(`(${readWorkerMain.toString()})(require)`, jobs, 'read', undefined, { lazy: true });
   }
 
   /**

@@ -416,16 +416,19 @@ function writeWorkerMain(require: NodeJS.Require, slice: number): void {
   });
 }
 
-/** A pool of write-and-check workers. Always {@link WritePool.close} it. */
+/**
+ * A pool of write-and-check workers, started as they are needed (as {@link ReadPool}: a restore of
+ * a few small files boots one thread). Always {@link WritePool.close} it.
+ */
 export class WritePool extends WorkerPool<WriteReply> {
   private nextKey = 0;
 
   /**
-   * @param jobs number of worker threads (default: one per core, at most 4)
+   * @param jobs most worker threads (default: one per core, at most 4)
    * @throws SnapError `USAGE` when `jobs` is not a positive integer
    */
   constructor(jobs = defaultReadJobs()) {
-    super(`(${writeWorkerMain.toString()})(require, ${WRITE_SLICE})`, jobs, 'write');
+    super(`(${writeWorkerMain.toString()})(require, ${WRITE_SLICE})`, jobs, 'write', undefined, { lazy: true });
   }
 
   /** Copy small store objects `srcs[i]` to new files `dsts[i]`, each checked before it is written. */
