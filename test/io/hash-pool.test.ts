@@ -8,11 +8,11 @@ import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { HashPool, type SealReply } from '../../src/io/hash-pool.js';
 import { keepIdleHashWorkers, MAX_KEPT_WORKERS, prestartHashWorkers, takeHashWorkers } from '../../src/io/prestart.js';
 import { earlyWorkerCount } from '../../src/cli/early-workers.js';
-import { makeTree, tempDir } from '../helpers/tree.js';
+import { makeTree, snap, tempDir, useKeyPair } from '../helpers/tree.js';
 
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 const seal = (pool: HashPool, rels: string[]) => pool.submit<SealReply>({ rels, kinds: rels.map(() => 0), extra: rels.map(() => null) });
@@ -268,6 +268,42 @@ describe("a store seal's pending folder", () => {
     } finally {
       await pool.close();
     }
+  });
+});
+
+describe('a seal whose pending folder is planted as a link while it runs', () => {
+  const keys = useKeyPair('pending-link');
+
+  it('stops with STORE_MALFORMED (exit 3), commits no snapshot, writes nothing where the link leads, and leaves a store fsck passes', async () => {
+    const data = await makeTree({ 'a.txt': 'alpha\n', 'b.txt': 'beta\n' });
+    const store = join(await tempDir(), 'store');
+    expect((await snap(['seal', await makeTree({ 'old.txt': 'old\n' }), '--as', 'ds@v0', '--key', keys.key, '--store', store])).code).toBe(0);
+    const elsewhere = await tempDir();
+    // Someone who can write the store but holds no key plants the links after the seal cleared its
+    // tmp folder under the lock, and before its first batch reaches a worker.
+    const submit = HashPool.prototype.submit;
+    let planted = false;
+    const spy = vi.spyOn(HashPool.prototype, 'submit').mockImplementation(function (this: HashPool, ...args: Parameters<HashPool['submit']>) {
+      if (!planted) {
+        planted = true;
+        for (const w of [0, 1]) spawnSync('ln', ['-s', elsewhere, join(store, 'tmp', `pending-${w}`)]);
+      }
+      return submit.apply(this, args);
+    } as HashPool['submit']);
+    let r: Awaited<ReturnType<typeof snap>>;
+    try {
+      r = await snap(['seal', data, '--as', 'ds@v1', '--key', keys.key, '--store', store]);
+    } finally {
+      spy.mockRestore();
+    }
+    expect(planted).toBe(true);
+    expect(r.code, r.stderr).toBe(3);
+    expect(r.stderr).toContain('[STORE_MALFORMED]');
+    expect(r.stderr).toContain('is not a folder of the store');
+    expect(await fsp.readdir(elsewhere)).toEqual([]);
+    expect(await fsp.readdir(join(store, 'snapshots', 'ds'))).toEqual(['v0']);
+    const fsck = await snap(['fsck', '--store', store]);
+    expect(fsck.code, fsck.stdout + fsck.stderr).toBe(0);
   });
 });
 
