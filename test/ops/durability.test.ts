@@ -8,7 +8,8 @@
  * archive before it names it: seen by recording which file each FileHandle.sync() of the run flushed.
  * Seal flushes its new objects as import does; both, when the new objects are few, fsync each before
  * its rename and then the folders renamed into: seen by a preload recording every thread's fsyncs
- * and renames (test/helpers/record-flushes.cjs).
+ * and renames (test/helpers/record-flushes.cjs). An fsync that fails (EIO, ENOSPC: planted by
+ * test/helpers/fail-fsync.cjs in every thread) stops them with the error, nothing committed.
  */
 import { createHash } from 'node:crypto';
 import { chmodSync, existsSync, promises as fsp, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
@@ -161,6 +162,62 @@ describe('import of a few new objects', () => {
     expect(JSON.parse(r.stdout).newObjects).toBe(3);
     expect(existsSync(join(work, 'sync.log'))).toBe(false);
     expectFlushedThenNamed(readFileSync(join(work, 'flush.log'), 'utf8').trim().split('\n'), store, texts);
+  });
+});
+
+/** test/helpers/fail-fsync.cjs: fsyncs of matching paths fail, in every thread. */
+const FAIL_FSYNC = join(import.meta.dirname, '..', 'helpers', 'fail-fsync.cjs');
+
+/** The object files under `store` (paths below objects/sha256), sorted. */
+async function objectFiles(store: string): Promise<string[]> {
+  const root = join(store, 'objects', 'sha256');
+  const out: string[] = [];
+  for (const fan of await fsp.readdir(root)) for (const name of await fsp.readdir(join(root, fan))) out.push(`${fan}/${name}`);
+  return out.sort();
+}
+
+describe('a flush that fails', () => {
+  /** A store holding ds@v0 (one object), and the object files it holds. */
+  async function storeWithOne(): Promise<{ store: string; before: string[] }> {
+    const store = await newStorePath();
+    expect((await snapJson(['seal', await makeTree({ 'old.txt': 'old\n' }), '--as', 'ds@v0', '--key', keys.key, '--store', store])).code).toBe(0);
+    return { store, before: await objectFiles(store) };
+  }
+
+  /** The store holds only ds@v0 and the objects it held before, and fsck passes. */
+  async function expectUnchanged(store: string, before: string[]): Promise<void> {
+    expect(await fsp.readdir(join(store, 'snapshots', 'ds'))).toEqual(['v0']);
+    expect(await objectFiles(store)).toEqual(before);
+    const fsck = await snapJson(['fsck', '--store', store]);
+    expect(fsck.code, fsck.stderr).toBe(0);
+  }
+
+  // The planted ENOSPC is the only one: the tests' file system has room (its message says so as for any full disk).
+  it.each([
+    ['EIO', 'IO_ERROR', 'planted fsync failure'],
+    ['ENOSPC', 'DISK_FULL', 'no space left on the device'],
+  ])(`of a new object's bytes (%s) stops a seal of a few files with %s, exit 3, before any is under its name: no snapshot, a store fsck passes`, async (errno, code, says) => {
+    const { store, before } = await storeWithOne();
+    const data = await makeTree({ 'a.txt': 'alpha\n', 'b.txt': 'bravo\n', 'sub/c.txt': 'charlie\n' });
+    const env = { NODE_OPTIONS: `--require ${FAIL_FSYNC}`, SNAP_TEST_FSYNC_FAIL: `${errno}:${join(store, 'tmp')}/` };
+    const r = await snapBin(['seal', data, '--as', 'ds@v1', '--key', keys.key, '--store', store, '--json'], { env });
+    expect(r.code, r.stderr).toBe(3);
+    expect(JSON.parse(r.stdout)).toMatchObject({ ok: false, error: { code, message: expect.stringContaining(says) } });
+    await expectUnchanged(store, before);
+  });
+
+  it(`of a new object's bytes (EIO) stops an import of a few objects with IO_ERROR, exit 3, before any is under its name: no snapshot, a store fsck passes`, async () => {
+    const source = await newStorePath();
+    const data = await makeTree({ 'a.txt': 'alpha\n', 'b.txt': 'bravo\n', 'sub/c.txt': 'charlie\n' });
+    expect((await snapJson(['seal', data, '--as', 'ds@v1', '--key', keys.key, '--store', source])).code).toBe(0);
+    const archive = join(await tempDir(), 'ds.snap.tar');
+    expect((await snapJson(['export', 'ds@v1', '-o', archive, '--store', source])).code).toBe(0);
+    const { store, before } = await storeWithOne();
+    const env = { NODE_OPTIONS: `--require ${FAIL_FSYNC}`, SNAP_TEST_FSYNC_FAIL: `EIO:${join(store, 'tmp')}/` };
+    const r = await snapBin(['import', archive, '--store', store, '--pubkey', keys.pub, '--json'], { env });
+    expect(r.code, r.stderr).toBe(3);
+    expect(JSON.parse(r.stdout)).toMatchObject({ ok: false, error: { code: 'IO_ERROR', message: expect.stringContaining('planted fsync failure') } });
+    await expectUnchanged(store, before);
   });
 });
 
