@@ -189,7 +189,7 @@ export function defaultReadJobs(): number {
 /**
  * A pool of read-and-hash workers, started as they are needed: one at once, another only when a
  * request finds every started worker busy, up to `jobs` (an export of a few small files boots one
- * thread, about 60 ms of CPU less than two). Always {@link ReadPool.close} it.
+ * thread: 75–100 ms of CPU less than two, measured). Always {@link ReadPool.close} it.
  */
 export class ReadPool extends WorkerPool<ReadReply> {
   /**

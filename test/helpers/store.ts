@@ -142,16 +142,17 @@ export interface Exported {
 
 /**
  * Make a tree from `spec`, seal it as `ds@v1` into a new store in a new work folder (named with
- * `prefix`) and export it to `WORK/ds@v1.snap.tar`; fails the test if either command fails.
+ * `prefix`) and export it to `WORK/ds@v1.snap.tar` (with `exportArgs` added, e.g. `--jobs 2`);
+ * fails the test if either command fails.
  */
-export async function sealAndExport(spec: TreeSpec, keys: KeyPair, prefix = 'snap-exported-'): Promise<Exported> {
+export async function sealAndExport(spec: TreeSpec, keys: KeyPair, prefix = 'snap-exported-', exportArgs: string[] = []): Promise<Exported> {
   const data = await makeTree(spec);
   const work = await tempDir(prefix);
   const store = join(work, 'store');
   const s = await snapJson(['seal', data, '--as', 'ds@v1', '--key', keys.key, '--store', store]);
   expect(s.code, s.stderr).toBe(0);
   const file = join(work, 'ds@v1.snap.tar');
-  const e = await snapJson(['export', 'ds@v1', '-o', file, '--store', store]);
+  const e = await snapJson(['export', 'ds@v1', '-o', file, '--store', store, ...exportArgs]);
   expect(e.code, e.stderr).toBe(0);
   return { data, work, store, file, snapshot: s.json.snapshot as string };
 }

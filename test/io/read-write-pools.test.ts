@@ -12,7 +12,8 @@ import { describe, expect, it, vi } from 'vitest';
 import { ReadPool, WHOLE_FILE_MAX } from '../../src/io/read-pool.js';
 import { WritePool } from '../../src/io/write-pool.js';
 import { WorkerPool } from '../../src/io/worker-pool.js';
-import { makeTree, snapJson, tempDir, useKeyPair, type TreeSpec } from '../helpers/tree.js';
+import { snapJson, tempDir, useKeyPair, type TreeSpec } from '../helpers/tree.js';
+import { sealAndExport } from '../helpers/store.js';
 import { diffTrees } from '../archive/helpers.js';
 
 const keys = useKeyPair('pools');
@@ -25,18 +26,8 @@ async function oneFile(text: string): Promise<{ path: string; size: number; sha:
   return { path, size: Buffer.byteLength(text), sha: sha256(text) };
 }
 
-/** Seal `spec` into a new store and export it with two read workers at most: the data, a work folder and the archive. */
-async function sealAndExport(spec: TreeSpec): Promise<{ data: string; work: string; file: string }> {
-  const data = await makeTree(spec);
-  const work = await tempDir('snap-pools-');
-  const store = join(work, 'store');
-  const s = await snapJson(['seal', data, '--as', 'ds@v1', '--key', keys.key, '--store', store]);
-  expect(s.code, s.stderr).toBe(0);
-  const file = join(work, 'ds@v1.snap.tar');
-  const e = await snapJson(['export', 'ds@v1', '-o', file, '--store', store, '--jobs', '2']);
-  expect(e.code, e.stderr).toBe(0);
-  return { data, work, file };
-}
+/** Seal `spec` and export it with two read workers at most (`--jobs 2`, whatever the cores). */
+const exportWithTwo = (spec: TreeSpec) => sealAndExport(spec, keys, 'snap-pools-', ['--jobs', '2']);
 
 /** Run `body`, recording how many workers each pool of `kind` had started when it was closed. */
 async function startedAtClose(kind: typeof ReadPool | typeof WritePool, body: () => Promise<void>): Promise<number[]> {
@@ -93,9 +84,9 @@ describe('the write pool', () => {
 
 describe('export and restore', () => {
   it('of three small files boot one read worker and one write worker', async () => {
-    let exported: Awaited<ReturnType<typeof sealAndExport>> | undefined;
+    let exported: Awaited<ReturnType<typeof exportWithTwo>> | undefined;
     const reads = await startedAtClose(ReadPool, async () => {
-      exported = await sealAndExport({ 'a.txt': 'a\n', 'b/c.txt': 'c\n', 'b/d.txt': 'd\n' });
+      exported = await exportWithTwo({ 'a.txt': 'a\n', 'b/c.txt': 'c\n', 'b/d.txt': 'd\n' });
     });
     expect(reads).toEqual([1]);
     const { data, work, file } = exported as NonNullable<typeof exported>;
@@ -110,9 +101,9 @@ describe('export and restore', () => {
 
   it(`of large files (over ${WHOLE_FILE_MAX} bytes each, read block by block) spread them over the workers, and the archive restores byte for byte`, async () => {
     const spec = { 'big1.bin': randomBytes(WHOLE_FILE_MAX + 1), 'big2.bin': randomBytes(WHOLE_FILE_MAX + 4096), 'small.txt': 'small\n' };
-    let exported: Awaited<ReturnType<typeof sealAndExport>> | undefined;
+    let exported: Awaited<ReturnType<typeof exportWithTwo>> | undefined;
     const reads = await startedAtClose(ReadPool, async () => {
-      exported = await sealAndExport(spec);
+      exported = await exportWithTwo(spec);
     });
     expect(reads).toEqual([2]);
     const { data, work, file } = exported as NonNullable<typeof exported>;

@@ -17,7 +17,7 @@ import { basename, dirname, join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
 import { EXAMPLE, makeTree, snapBin, snapJson, tempDir, useKeyPair } from '../helpers/tree.js';
 import { FSYNC_EACH_MAX_OBJECTS } from '../../src/io/store.js';
-import { newStorePath } from '../helpers/store.js';
+import { newStorePath, sealAndExport } from '../helpers/store.js';
 
 const keys = useKeyPair();
 
@@ -147,12 +147,7 @@ describe('seal', () => {
 describe('import of a few new objects', () => {
   it(`(at most ${FSYNC_EACH_MAX_OBJECTS}) fsyncs each one before it is under its name, then the folders it went into, and starts no sync process`, async () => {
     const texts = ['alpha\n', 'bravo\n', 'charlie\n'];
-    const data = await makeTree({ 'a.txt': texts[0]!, 'b.txt': texts[1]!, 'sub/c.txt': texts[2]! });
-    const source = await newStorePath();
-    expect((await snapJson(['seal', data, '--as', 'ds@v1', '--key', keys.key, '--store', source])).code).toBe(0);
-    const work = await tempDir();
-    const archive = join(work, 'ds.snap.tar');
-    expect((await snapJson(['export', 'ds@v1', '-o', archive, '--store', source])).code).toBe(0);
+    const { work, file: archive } = await sealAndExport({ 'a.txt': texts[0]!, 'b.txt': texts[1]!, 'sub/c.txt': texts[2]! }, keys);
     const store = await newStorePath();
     expect((await snapJson(['init', '--store', store])).code).toBe(0);
     const bin = await recordingSync(join(work, 'sync.log'), join(store, 'objects'));
@@ -207,11 +202,7 @@ describe('a flush that fails', () => {
   });
 
   it(`of a new object's bytes (EIO) stops an import of a few objects with IO_ERROR, exit 3, before any is under its name: no snapshot, a store fsck passes`, async () => {
-    const source = await newStorePath();
-    const data = await makeTree({ 'a.txt': 'alpha\n', 'b.txt': 'bravo\n', 'sub/c.txt': 'charlie\n' });
-    expect((await snapJson(['seal', data, '--as', 'ds@v1', '--key', keys.key, '--store', source])).code).toBe(0);
-    const archive = join(await tempDir(), 'ds.snap.tar');
-    expect((await snapJson(['export', 'ds@v1', '-o', archive, '--store', source])).code).toBe(0);
+    const { file: archive } = await sealAndExport({ 'a.txt': 'alpha\n', 'b.txt': 'bravo\n', 'sub/c.txt': 'charlie\n' }, keys);
     const { store, before } = await storeWithOne();
     const env = { NODE_OPTIONS: `--require ${FAIL_FSYNC}`, SNAP_TEST_FSYNC_FAIL: `EIO:${join(store, 'tmp')}/` };
     const r = await snapBin(['import', archive, '--store', store, '--pubkey', keys.pub, '--json'], { env });
