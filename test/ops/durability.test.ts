@@ -201,6 +201,19 @@ describe('a flush that fails', () => {
     await expectUnchanged(store, before);
   });
 
+  it(`of the folders a seal of a few files renamed its objects into (EIO) stops it with IO_ERROR, exit 3: no snapshot names them, a store fsck passes`, async () => {
+    const { store } = await storeWithOne();
+    const data = await makeTree({ 'a.txt': 'alpha\n', 'b.txt': 'bravo\n' });
+    const env = { NODE_OPTIONS: `--require ${FAIL_FSYNC}`, SNAP_TEST_FSYNC_FAIL: `EIO:${join(store, 'objects', 'sha256')}` };
+    const r = await snapBin(['seal', data, '--as', 'ds@v1', '--key', keys.key, '--store', store, '--json'], { env });
+    expect(r.code, r.stderr).toBe(3);
+    expect(JSON.parse(r.stdout)).toMatchObject({ ok: false, error: { code: 'IO_ERROR', message: expect.stringContaining('planted fsync failure') } });
+    // The renamed objects stay, named by no snapshot (prune's to remove); the store is valid.
+    expect(await fsp.readdir(join(store, 'snapshots', 'ds'))).toEqual(['v0']);
+    const fsck = await snapJson(['fsck', '--store', store]);
+    expect(fsck.code, fsck.stderr).toBe(0);
+  });
+
   it(`of a new object's bytes (EIO) stops an import of a few objects with IO_ERROR, exit 3, before any is under its name: no snapshot, a store fsck passes`, async () => {
     const { file: archive } = await sealAndExport({ 'a.txt': 'alpha\n', 'b.txt': 'bravo\n', 'sub/c.txt': 'charlie\n' }, keys);
     const { store, before } = await storeWithOne();
