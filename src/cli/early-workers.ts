@@ -5,14 +5,80 @@
  * leaves them unused (unreferenced; they end with the process), and one that needs them and has
  * none starts its own.
  */
+import { lstatSync, opendirSync } from 'node:fs';
+import { join } from 'node:path';
 import { prestartHashWorkers } from '../io/prestart.js';
+import { INLINE_MAX_BYTES, INLINE_MAX_FILES } from '../io/inline-worker.js';
 import { commandWord } from './command-word.js';
+
+/**
+ * The options of `seal` and `verify` that take a value (with their aliases), so that the folder
+ * argument is told from an option's value before yargs has parsed them. A test checks the list
+ * against the commands' yargs declarations.
+ */
+export const SEAL_VERIFY_VALUE_OPTIONS: ReadonlySet<string> = new Set(
+  ['store', 'jobs', 'j', 'message', 'm', 'source', 'license', 'derived-from', 'as', 'key', 'passphrase-env', 'parent', 'exclude', 'expires', 'out', 'records', 'retain', 'retain-mode', 'shard', 'report', 'report-key', 'run', 'merge', 'report-pubkey', 'against', 'pubkey', 'policy', 'root', 'policy-name', 'state-dir', 'revocations'].map((o) => (o.length === 1 ? `-${o}` : `--${o}`)),
+);
+
+/**
+ * The folder argument of `seal DIR` / `verify DIR` in raw arguments: the first word after the
+ * command word that is neither an option nor an option's value; undefined when there is none.
+ */
+export function datasetArgument(argv: readonly string[]): string | undefined {
+  let seen = false;
+  for (let i = 0; i < argv.length; i++) {
+    const x = argv[i] as string;
+    if (x === '--') return seen ? argv[i + 1] : argv[i + 2];
+    if (SEAL_VERIFY_VALUE_OPTIONS.has(x)) {
+      i++;
+      continue;
+    }
+    if (x.startsWith('-')) continue;
+    if (seen) return x;
+    seen = true; // the command word
+  }
+  return undefined;
+}
+
+/**
+ * Whether the folder `dir` holds at most {@link INLINE_MAX_FILES} entries (in every subfolder) of
+ * at most {@link INLINE_MAX_BYTES} bytes in all, which a hashing pool hashes on the main thread
+ * (`inline-worker.ts`): then no worker thread is booted ahead. One lstat per entry, and no more
+ * than INLINE_MAX_FILES + 1 entries read; anything unexpected (not a folder, unreadable) says no.
+ */
+export function looksSmall(dir: string): boolean {
+  const folders = [dir];
+  let entries = 0;
+  let bytes = 0;
+  try {
+    for (let f = folders.pop(); f !== undefined; f = folders.pop()) {
+      const d = opendirSync(f);
+      try {
+        for (let e = d.readSync(); e !== null; e = d.readSync()) {
+          if (++entries > INLINE_MAX_FILES) return false;
+          const path = join(f, e.name);
+          if (e.isDirectory()) folders.push(path);
+          else if (e.isFile()) {
+            bytes += lstatSync(path).size;
+            if (bytes > INLINE_MAX_BYTES) return false;
+          }
+        }
+      } finally {
+        d.closeSync();
+      }
+    }
+  } catch {
+    return false;
+  }
+  return true;
+}
 
 /**
  * How many hashing workers to start before anything else: one for `seal DIR` and `verify DIR` (the
  * pool starts the others when there is work for them: a dataset of one file never boots a second);
  * 0 for any other command, for help and version, for a dataset or store in S3, an archive (`--out`,
- * `*.tar`), shard report merging, or a `--jobs` value that is not a positive integer (a usage error).
+ * `*.tar`), shard report merging, or a `--jobs` value that is not a positive integer (a usage error),
+ * and for a DIR that {@link looksSmall} (its pool hashes on the main thread).
  */
 export function earlyWorkerCount(argv: readonly string[]): number {
   const word = commandWord(argv);
@@ -23,9 +89,12 @@ export function earlyWorkerCount(argv: readonly string[]): number {
   }
   if (process.env.SNAP_STORE !== undefined && /^s3:\/\//i.test(process.env.SNAP_STORE) && !argv.some((x) => x === '--store' || x.startsWith('--store='))) return 0;
   const i = argv.findIndex((x) => x === '--jobs' || x.startsWith('--jobs='));
-  if (i < 0) return 1;
-  const n = Number(argv[i] === '--jobs' ? argv[i + 1] : (argv[i] as string).slice('--jobs='.length));
-  return Number.isSafeInteger(n) && n >= 1 ? 1 : 0;
+  if (i >= 0) {
+    const n = Number(argv[i] === '--jobs' ? argv[i + 1] : (argv[i] as string).slice('--jobs='.length));
+    if (!Number.isSafeInteger(n) || n < 1) return 0;
+  }
+  const dir = datasetArgument(argv);
+  return dir !== undefined && looksSmall(dir) ? 0 : 1;
 }
 
 /** Start the hashing workers this run will need, now (see {@link earlyWorkerCount}). */

@@ -6,6 +6,8 @@
 import { availableParallelism } from 'node:os';
 import { hashWorkerSource, keepsIdleHashWorkers, returnHashWorkers, takeHashWorkers } from './prestart.js';
 import { WorkerPool } from './worker-pool.js';
+import { inlineHashWorkerBody } from './hash-worker.js';
+import { INLINE_MAX_BYTES, INLINE_MAX_FILES, InlineWorker } from './inline-worker.js';
 import type { FoldedLeaves } from '../core/merkle.js';
 
 /** What the workers do with each file. */
@@ -23,6 +25,12 @@ export interface PoolOptions {
   tmpDir?: string;
   /** Store mode, an S3 store's working copy: an empty file under an object's name marks an object in the bucket (hash-worker.ts `inStore`). */
   markers?: boolean;
+  /**
+   * Hash on the main thread first, booting no thread until the work passes {@link INLINE_MAX_FILES}
+   * files or {@link INLINE_MAX_BYTES} bytes (`inline-worker.ts`); default true. Not done when the
+   * pool takes workers started earlier (`prestart.ts`).
+   */
+  inline?: boolean;
 }
 
 /** An error reported by a worker for one item of a batch. */
@@ -116,8 +124,7 @@ export class HashPool extends WorkerPool<{ id: number }> {
   /** @throws SnapError `USAGE` when `jobs` is not a positive integer */
   constructor(opts: PoolOptions) {
     const jobs = opts.jobs ?? defaultJobs();
-    // Workers started early for this run (prestart.ts) are used first; the others start when there is work for them.
-    super(hashWorkerSource(), jobs, 'hashing', (w) => ({
+    const dataFor = (w: number) => ({
       root: opts.root,
       mode: opts.mode,
       objectsDir: opts.objectsDir,
@@ -128,7 +135,11 @@ export class HashPool extends WorkerPool<{ id: number }> {
       mutateForTest: process.env.SNAP_TEST_MUTATE_DURING_READ,
       // Test hook: `symlink:ABS`, `remove:ABS`, `fifo-after-hash:ABS` or `swap-folder:ABS` (hash-worker.ts, Config.replaceForTest).
       replaceForTest: process.env.SNAP_TEST_REPLACE_BEFORE_OPEN,
-    }), { started: Number.isSafeInteger(jobs) && jobs >= 1 ? takeHashWorkers(jobs) : [], lazy: true });
+    });
+    // Workers started early for this run (prestart.ts) are used first; else a dataset of a few small
+    // files is hashed on the main thread; threads start when there is work for them.
+    const inline = opts.inline === false ? undefined : (w: number) => new InlineWorker(inlineHashWorkerBody, { ...dataFor(w), inline: { files: INLINE_MAX_FILES, bytes: INLINE_MAX_BYTES } });
+    super(hashWorkerSource(), jobs, 'hashing', dataFor, { started: Number.isSafeInteger(jobs) && jobs >= 1 ? takeHashWorkers(jobs) : [], lazy: true, ...(inline ? { inline } : {}) });
   }
 
   /**

@@ -37,7 +37,7 @@ import { foldAlignedSubtrees } from '../core/merkle.js';
 /* eslint-disable */
 declare const require: NodeJS.Require;
 
-function hashWorkerMain(require: NodeJS.Require, slice: number, fold: typeof foldAlignedSubtrees): void {
+export function hashWorkerMain(require: NodeJS.Require, slice: number, fold: typeof foldAlignedSubtrees): void {
   const { parentPort, workerData } = require('node:worker_threads');
   const fs = require('node:fs');
   const { createHash } = require('node:crypto');
@@ -67,6 +67,11 @@ function hashWorkerMain(require: NodeJS.Require, slice: number, fold: typeof fol
      * file's ctime).
      */
     replaceForTest?: string;
+    /**
+     * Set for a worker run on the main thread (`inline-worker.ts`): the most files and bytes it
+     * hashes. A hashing batch that would take it past either is declined (see {@link admit}).
+     */
+    inline?: { files: number; bytes: number };
   }
   let mode: Config['mode'] = 'seal';
   let objectsDir: string | undefined;
@@ -75,6 +80,12 @@ function hashWorkerMain(require: NodeJS.Require, slice: number, fold: typeof fol
   let workerIndex = 0;
   let mutateForTest: string | undefined;
   let replaceForTest: string | undefined;
+  let inline: Config['inline'];
+  /** A main-thread worker's files and bytes admitted so far, whether it declined (then it declines every later batch), and whether it said `warm`. */
+  let inlineFiles = 0;
+  let inlineBytes = 0;
+  let inlineDone = false;
+  let inlineWarm = false;
   const chunk = Buffer.allocUnsafe(CHUNK);
   /** `root/` once: a dataset path (validated: no `.`/`..` segments, no `//`) is appended as is, no path.join per file. */
   let rootSlash = '';
@@ -83,8 +94,10 @@ function hashWorkerMain(require: NodeJS.Require, slice: number, fold: typeof fol
   /** This worker's folder of pending objects (store mode): written and hashed, renamed into objects/ only at commit. */
   let pendingDir = '';
   function configure(c: Config): void {
-    ({ mode, objectsDir, tmpDir, workerIndex, mutateForTest, replaceForTest } = c);
+    ({ mode, objectsDir, tmpDir, workerIndex, mutateForTest, replaceForTest, inline } = c);
     markers = c.markers === true;
+    inlineFiles = inlineBytes = 0;
+    inlineDone = inlineWarm = false;
     rootAbs = require('node:path').resolve(c.root);
     rootSlash = rootAbs.endsWith('/') ? rootAbs : `${rootAbs}/`;
     pendingDir = tmpDir ? join(tmpDir as string, `pending-${workerIndex}`) : '';
@@ -881,6 +894,54 @@ function hashWorkerMain(require: NodeJS.Require, slice: number, fold: typeof fol
     return { id: msg.id, problems, bytes };
   }
 
+  /**
+   * The dataset paths (or object paths, in objects mode) a hashing batch reads: a seal's `rels` or
+   * `dirs` + `names`; a verify batch's checked items (kinds 1–3) and bulk runs (kind 4); objects' `rels`.
+   */
+  function batchPaths(msg: any): string[] {
+    if (mode === 'verify') {
+      const out: string[] = [];
+      const kinds = msg.kinds as number[];
+      for (let i = 0; i < kinds.length; i++) {
+        const k = kinds[i];
+        if (k === 4) {
+          const prefix = msg.rels[i] === '' ? '' : `${msg.rels[i]}/`;
+          for (const name of (msg.names[i] as string).split('\n')) out.push(prefix + name);
+        } else if (k !== 0) out.push(msg.rels[i]);
+      }
+      return out;
+    }
+    return msg.rels ?? pathsOf(msg.dirs, msg.names);
+  }
+  /**
+   * A main-thread worker's admission of a hashing batch: false (decline it, and every later one) when
+   * its files, or the bytes an lstat of each finds, would take the worker past its budget; the pool
+   * then sends the batch to a thread. The lstat only judges the cost: what is read is checked as in
+   * any worker (a file grown since is still read whole, and caught if it changes while read).
+   */
+  function admit(msg: any): boolean {
+    if (inlineDone) return false;
+    const budget = inline as { files: number; bytes: number };
+    const paths = batchPaths(msg);
+    let files = inlineFiles + paths.length;
+    let bytes = inlineBytes;
+    for (let i = 0; i < paths.length && files <= budget.files && bytes <= budget.bytes; i++) {
+      try {
+        const st = fs.lstatSync(rootSlash + paths[i], { throwIfNoEntry: false });
+        if (st?.isFile()) bytes += st.size;
+      } catch {
+        /* read below, which says what is wrong */
+      }
+    }
+    if (files > budget.files || bytes > budget.bytes) {
+      inlineDone = true;
+      return false;
+    }
+    inlineFiles = files;
+    inlineBytes = bytes;
+    return true;
+  }
+
   if (workerData) configure(workerData as Config);
   parentPort.on('message', (msg: any) => {
     if (msg.config) {
@@ -889,7 +950,18 @@ function hashWorkerMain(require: NodeJS.Require, slice: number, fold: typeof fol
     }
     let reply: any;
     try {
+      const hashing = !msg.commit && msg.list === undefined;
+      if (hashing && inline && !admit(msg)) {
+        parentPort.postMessage({ id: msg.id, declined: true, request: msg });
+        return;
+      }
       reply = msg.commit ? commitPending(msg) : msg.list !== undefined ? list(msg) : mode === 'verify' ? verify(msg) : mode === 'objects' ? objects(msg) : seal(msg);
+      // Past half its budget, a main-thread worker asks the pool to boot a thread now, so that one is
+      // up by the time it declines.
+      if (hashing && inline && !inlineWarm && (2 * inlineFiles > inline.files || 2 * inlineBytes > inline.bytes)) {
+        inlineWarm = true;
+        reply.warm = true;
+      }
     } catch (e) {
       reply = { id: msg.id, error: { index: -1, path: '', ...errorInfo(e) } };
     }
@@ -898,6 +970,11 @@ function hashWorkerMain(require: NodeJS.Require, slice: number, fold: typeof fol
     else if (reply.lists) parentPort.postMessage(reply, reply.lists.flatMap((l: any) => (l.offsets ? [l.offsets.buffer] : [])));
     else parentPort.postMessage(reply);
   });
+}
+
+/** The body of a hashing worker run on the main thread (`inline-worker.ts`): {@link hashWorkerMain} with its other parameters bound. */
+export function inlineHashWorkerBody(require: NodeJS.Require): void {
+  hashWorkerMain(require, WRITE_SLICE, foldAlignedSubtrees);
 }
 
 /** JavaScript source that runs {@link hashWorkerMain} in a worker started with `{ eval: true }`. */

@@ -9,13 +9,15 @@
 import { Worker } from 'node:worker_threads';
 import { SnapError } from '../core/errors.js';
 import { interruptedError, whenInterrupted } from './interrupt.js';
+import type { PoolWorker } from './inline-worker.js';
 
 /**
  * A pool of worker threads that answer `{ id, … }` messages with `{ id, … }` replies.
  * Always {@link WorkerPool.close} it.
  */
 export class WorkerPool<Reply extends { id: number }> {
-  private readonly workers: Worker[] = [];
+  /** Started workers: with `inline`, index 0 is the main-thread worker and threads follow. */
+  private readonly workers: PoolWorker[] = [];
   /** One per started worker: resolves when its thread has ended (or the worker was handed back, {@link release}). */
   private readonly exits: Promise<void>[] = [];
   /** Resolves the matching {@link exits} entry. */
@@ -29,7 +31,11 @@ export class WorkerPool<Reply extends { id: number }> {
   private readonly unregister: () => void;
 
   private readonly jobs: number;
-  private readonly start: (w: number) => Worker;
+  private readonly start: (w: number) => PoolWorker;
+  /** 1 when worker 0 runs on the main thread (`inline`), else 0: the index of the first thread. */
+  private readonly offset: number;
+  /** Whether requests still go to the main-thread worker (until it declines one, see {@link redirect}). */
+  private inlineActive = false;
 
   /**
    * @param source    JavaScript run in each worker (`eval: true`): it must need no imports
@@ -40,33 +46,43 @@ export class WorkerPool<Reply extends { id: number }> {
    *   `prestart.ts`): used first, each sent `{ config: dataFor(w) }` as its first message instead
    * @param opts.lazy  start one worker now (or the `started` ones), and another only when a request
    *   finds every started worker busy, up to `jobs`: a dataset of one file boots one worker
+   * @param opts.inline  with `lazy` and no `started` workers: worker 0 runs on the main thread
+   *   (`inline-worker.ts`, made by this function) and takes every request until it declines one
+   *   (`{ id, declined: true, request }`): that request and every later one go to threads, `jobs`
+   *   at most, started as with `lazy`. A reply with `warm: true` starts the first thread ahead of
+   *   that. Not used when a test plants a worker's death (`SNAP_TEST_WORKER_DEATH`).
    * @throws SnapError `USAGE` when `jobs` is not a positive integer
    */
-  constructor(source: string, jobs: number, label: string, dataFor: (w: number) => unknown = () => undefined, opts: { started?: Worker[]; lazy?: boolean } = {}) {
+  constructor(source: string, jobs: number, label: string, dataFor: (w: number) => unknown = () => undefined, opts: { started?: Worker[]; lazy?: boolean; inline?: (w: number) => PoolWorker } = {}) {
     if (!Number.isSafeInteger(jobs) || jobs < 1) throw new SnapError('USAGE', `--jobs must be a positive integer, got ${jobs}`);
     this.jobs = jobs;
     const death = testDeath(label);
     const started = death ? [] : opts.started ?? [];
     if (death) for (const w of opts.started ?? []) void w.terminate(); // they run the source without the planted death
-    this.start = (w: number): Worker => {
+    const inline = opts.lazy && started.length === 0 && !death ? opts.inline : undefined;
+    this.offset = inline ? 1 : 0;
+    this.inlineActive = inline !== undefined;
+    this.start = (w: number): PoolWorker => {
       const early = started[w];
-      const worker = early ?? new Worker(death ? death.source + source : source, { eval: true, workerData: dataFor(w), resourceLimits: death?.resourceLimits });
+      const worker: PoolWorker = inline && w === 0 ? inline(0) : early ?? new Worker(death ? death.source + source : source, { eval: true, workerData: dataFor(w), resourceLimits: death?.resourceLimits });
       if (early) {
         early.ref(); // started unreferenced, so that an unused one never kept the process alive
         early.postMessage({ config: dataFor(w) });
       }
-      worker.on('message', (reply: Reply) => {
+      worker.on('message', (reply: Reply & { declined?: true; request?: Record<string, unknown>; warm?: true }) => {
+        if (reply.declined) return this.redirect(w, reply.request as Record<string, unknown>);
+        if (reply.warm) this.warm();
         const p = this.pending.get(reply.id);
         if (!p) return;
         this.pending.delete(reply.id);
         this.load[w] = (this.load[w] as number) - 1;
         p.resolve(reply);
       });
-      worker.on('error', (e) => this.fail(new SnapError('INTERNAL', `${label} worker failed: ${e.message}`, undefined, { cause: e })));
+      worker.on('error', (e: Error) => this.fail(new SnapError('INTERNAL', `${label} worker failed: ${e.message}`, undefined, { cause: e })));
       // A worker never ends on its own: any exit not asked for (process.exit, with any code, in the
       // worker; a thread terminated by someone else) fails the waiting requests and every later one,
       // which would otherwise wait forever for a reply (a message to an ended worker is dropped).
-      worker.on('exit', (code) => {
+      worker.on('exit', (code: number) => {
         if (!this.closing) this.fail(new SnapError('INTERNAL', `${label} worker ${w} ended unexpectedly (exit code ${code})`));
       });
       this.exits.push(
@@ -101,14 +117,40 @@ export class WorkerPool<Reply extends { id: number }> {
     this.pending.clear();
   }
 
-  /** Number of workers (with `lazy`, some may not be started yet). */
+  /**
+   * Number of worker slots: `jobs` threads, and the main-thread worker when there is one (with
+   * `lazy`, some may not be started yet). Worker `w` is configured as `dataFor(w)`, `w` < size.
+   */
   get size(): number {
-    return this.jobs;
+    return this.jobs + this.offset;
   }
 
-  /** Workers started so far (at most {@link size}). */
+  /** Threads started so far (at most `jobs`; the main-thread worker is not one). */
   get started(): number {
-    return this.workers.length;
+    return this.workers.length - this.offset;
+  }
+
+  /** Whether worker 0 runs on the main thread (`opts.inline`), still taking requests or not. */
+  get inline(): boolean {
+    return this.offset === 1;
+  }
+
+  /**
+   * The main-thread worker `w` declined `request` (past its budget): from now on requests go to
+   * threads, this one first (it keeps its id, so its caller's promise gets the thread's reply).
+   */
+  private redirect(w: number, request: Record<string, unknown>): void {
+    this.inlineActive = false;
+    this.load[w] = (this.load[w] as number) - 1;
+    if (this.failed !== undefined || this.closing) return; // its request failed with the pool
+    const t = this.pick();
+    this.load[t] = (this.load[t] as number) + 1;
+    (this.workers[t] as PoolWorker).postMessage(request);
+  }
+
+  /** Start the first thread now, if none is (the main-thread worker nears its budget). */
+  private warm(): void {
+    if (this.workers.length === this.offset && this.failed === undefined && !this.closing) this.start(this.offset);
   }
 
   /** Resolves once the thread of every worker started so far has ended (after {@link close}, or a worker's death). */
@@ -123,9 +165,14 @@ export class WorkerPool<Reply extends { id: number }> {
 
   /** The index of the worker with the fewest unanswered requests (a new one, when all are busy and fewer than `jobs` run). */
   pick(): number {
-    let w = 0;
-    for (let i = 1; i < this.load.length; i++) if ((this.load[i] as number) < (this.load[w] as number)) w = i;
-    if ((this.load[w] as number) > 0 && this.workers.length < this.jobs && !this.failed) {
+    if (this.inlineActive) return 0;
+    let w = this.offset;
+    if (this.workers.length === w) {
+      if (this.failed === undefined) this.start(w);
+      return w;
+    }
+    for (let i = w + 1; i < this.load.length; i++) if ((this.load[i] as number) < (this.load[w] as number)) w = i;
+    if ((this.load[w] as number) > 0 && this.started < this.jobs && !this.failed) {
       w = this.workers.length;
       this.start(w);
     }
@@ -147,14 +194,14 @@ export class WorkerPool<Reply extends { id: number }> {
     this.load[w] = (this.load[w] as number) + 1;
     const p = new Promise<R>((resolve, reject) => this.pending.set(id, { resolve: resolve as (r: Reply) => void, reject }));
     p.catch(() => {});
-    (this.workers[w] as Worker).postMessage({ ...msg, id }, transfer);
+    (this.workers[w] as PoolWorker).postMessage({ ...msg, id }, transfer);
     return p;
   }
 
   /** Send `msg` to worker `w` and expect no reply (e.g. a chunk of a stream the worker acknowledges later). */
   post(msg: Record<string, unknown>, w: number, transfer: ArrayBuffer[] = []): void {
     if (this.failed) throw this.failed;
-    (this.workers[w] as Worker).postMessage(msg, transfer);
+    (this.workers[w] as PoolWorker).postMessage(msg, transfer);
   }
 
   /** Send the same message to every started worker and wait for all their replies. */
@@ -186,7 +233,9 @@ export class WorkerPool<Reply extends { id: number }> {
     if (this.closing || this.pending.size > 0 || this.failed !== undefined) return undefined;
     this.unregister();
     this.closing = true;
-    const out = this.workers.splice(0);
+    const all = this.workers.splice(0);
+    if (this.offset === 1) void (all[0] as PoolWorker).terminate(); // the main-thread worker is no thread to keep
+    const out = all.slice(this.offset) as Worker[];
     for (const w of out) {
       w.removeAllListeners('message');
       w.removeAllListeners('error');

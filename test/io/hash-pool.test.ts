@@ -1,8 +1,10 @@
 /**
  * The hashing pool's start-up: workers started before the pool (io/prestart.ts) are configured by
- * message and hash like any other, a pool starts its workers only when there is work for them, and
- * which runs start a worker early (cli/early-workers.ts); and, when the process asks for it, idle
- * workers kept from one pool for the next (`keepIdleHashWorkers`).
+ * message and hash like any other, a pool starts its threads only when there is work for them (the
+ * thread tests turn the main-thread worker off: `inline: false`), and which runs start a worker
+ * early (cli/early-workers.ts); and, when the process asks for it, idle workers kept from one pool
+ * for the next (`keepIdleHashWorkers`). The main-thread worker has its own file
+ * (inline-worker.test.ts).
  */
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -32,7 +34,7 @@ describe('HashPool', () => {
 
   it('starts one worker for a single batch, and a second only when a batch finds the first busy', async () => {
     const root = await makeTree({ a: 'alpha', b: 'beta' });
-    const pool = new HashPool({ jobs: 2, mode: 'seal', root });
+    const pool = new HashPool({ jobs: 2, mode: 'seal', root, inline: false });
     try {
       expect(pool.size).toBe(2);
       expect(pool.started).toBe(1);
@@ -50,7 +52,7 @@ describe('HashPool', () => {
 
   it('closes without waiting for idle threads to end, and they end all the same', async () => {
     const root = await makeTree({ a: 'alpha', b: 'beta' });
-    const pool = new HashPool({ jobs: 2, mode: 'seal', root });
+    const pool = new HashPool({ jobs: 2, mode: 'seal', root, inline: false });
     await Promise.all([seal(pool, ['a']), seal(pool, ['b'])]);
     expect(pool.started).toBe(2);
     let ended = false;
@@ -62,7 +64,7 @@ describe('HashPool', () => {
 
   it('with a batch still waiting, close returns only once every thread has ended', async () => {
     const root = await makeTree({ big: 'x'.repeat(8 << 20) });
-    const pool = new HashPool({ jobs: 1, mode: 'seal', root });
+    const pool = new HashPool({ jobs: 1, mode: 'seal', root, inline: false });
     let ended = false;
     void pool.ended().then(() => (ended = true));
     void seal(pool, ['big']); // never answered: close stops its worker (a caller that closes does not wait for it)
@@ -73,7 +75,7 @@ describe('HashPool', () => {
 
   it('never starts more workers than --jobs', async () => {
     const root = await makeTree({ a: 'alpha' });
-    const pool = new HashPool({ jobs: 1, mode: 'seal', root });
+    const pool = new HashPool({ jobs: 1, mode: 'seal', root, inline: false });
     try {
       const replies = await Promise.all([seal(pool, ['a']), seal(pool, ['a']), seal(pool, ['a'])]);
       expect(pool.started).toBe(1);
@@ -86,7 +88,7 @@ describe('HashPool', () => {
   it('takes a worker started before it, configures it by message, and it hashes the pool’s folder', async () => {
     const root = await makeTree({ 'x/y': 'content' });
     prestartHashWorkers(1);
-    const pool = new HashPool({ jobs: 1, mode: 'seal', root });
+    const pool = new HashPool({ jobs: 1, mode: 'seal', root, inline: false });
     try {
       expect(takeHashWorkers(1)).toEqual([]); // the pool took it
       const r = await seal(pool, ['x/y']);
@@ -100,7 +102,7 @@ describe('HashPool', () => {
   it('a pre-started worker in verify mode reports a modified file as the others do', async () => {
     const root = await makeTree({ f: 'now' });
     prestartHashWorkers(1);
-    const pool = new HashPool({ jobs: 2, mode: 'verify', root });
+    const pool = new HashPool({ jobs: 2, mode: 'verify', root, inline: false });
     try {
       const line = `{"path":"f","sha256":"${sha256('was')}","size":3}`;
       const r = await pool.submit<{ id: number; problems: { index: number; kind: string; sha256?: string }[] }>({ kinds: [1], lines: [line], rels: ['f'] });
@@ -121,13 +123,13 @@ describe('HashPool with idle workers kept (keepIdleHashWorkers)', () => {
   it('hands its idle worker to the next pool, which configures it for its own folder and mode', async () => {
     const a = await makeTree({ f: 'alpha' });
     const b = await makeTree({ f: 'beta' });
-    const first = new HashPool({ jobs: 1, mode: 'seal', root: a });
+    const first = new HashPool({ jobs: 1, mode: 'seal', root: a, inline: false });
     expect((await seal(first, ['f'])).text).toContain(sha256('alpha'));
     await first.close();
     // ended: the pool has no thread left of its own (its worker is the next pool's, still running)
     const ended = await Promise.race([first.ended().then(() => 'ended'), new Promise((r) => setTimeout(() => r('still waiting'), 5_000))]);
     expect(ended).toBe('ended');
-    const second = new HashPool({ jobs: 1, mode: 'verify', root: b });
+    const second = new HashPool({ jobs: 1, mode: 'verify', root: b, inline: false });
     try {
       expect(takeHashWorkers(1)).toEqual([]); // the kept worker went to the second pool
       const line = `{"path":"f","sha256":"${sha256('alpha')}","size":5}`;
@@ -143,7 +145,7 @@ describe('HashPool with idle workers kept (keepIdleHashWorkers)', () => {
 
   it('keeps no worker of a pool closed with a batch still waiting: it is stopped, and its thread ends', async () => {
     const root = await makeTree({ big: 'x'.repeat(8 << 20) });
-    const pool = new HashPool({ jobs: 1, mode: 'seal', root });
+    const pool = new HashPool({ jobs: 1, mode: 'seal', root, inline: false });
     let ended = false;
     void pool.ended().then(() => (ended = true));
     void seal(pool, ['big']);
@@ -158,7 +160,7 @@ describe('HashPool with idle workers kept (keepIdleHashWorkers)', () => {
     // reply came meanwhile, and its clean-up closed the pool again: the ended threads were kept, and
     // the next seal waited for ever on them.
     const root = await makeTree({ f: 'alpha' });
-    const pool = new HashPool({ jobs: 1, mode: 'seal', root });
+    const pool = new HashPool({ jobs: 1, mode: 'seal', root, inline: false });
     await seal(pool, ['f']);
     keepIdleHashWorkers(false);
     await pool.close(); // stopped, as the binary does
@@ -166,7 +168,7 @@ describe('HashPool with idle workers kept (keepIdleHashWorkers)', () => {
     keepIdleHashWorkers(true);
     await pool.close();
     expect(takeHashWorkers(1)).toEqual([]);
-    const next = new HashPool({ jobs: 1, mode: 'seal', root });
+    const next = new HashPool({ jobs: 1, mode: 'seal', root, inline: false });
     try {
       expect((await seal(next, ['f'])).text).toContain(sha256('alpha')); // a new thread, which answers
     } finally {
@@ -177,7 +179,7 @@ describe('HashPool with idle workers kept (keepIdleHashWorkers)', () => {
   it(`keeps at most ${MAX_KEPT_WORKERS} workers, stopping the others`, async () => {
     const root = await makeTree({ f: 'alpha' });
     const jobs = MAX_KEPT_WORKERS + 2;
-    const pool = new HashPool({ jobs, mode: 'seal', root });
+    const pool = new HashPool({ jobs, mode: 'seal', root, inline: false });
     // Every worker started: each batch finds the ones before it busy.
     const replies = await Promise.all(Array.from({ length: jobs }, () => seal(pool, ['f'])));
     expect(pool.started).toBe(jobs);
@@ -190,7 +192,7 @@ describe('HashPool with idle workers kept (keepIdleHashWorkers)', () => {
 
   it('stops the kept workers when turned off', async () => {
     const root = await makeTree({ f: 'alpha' });
-    const pool = new HashPool({ jobs: 1, mode: 'seal', root });
+    const pool = new HashPool({ jobs: 1, mode: 'seal', root, inline: false });
     await seal(pool, ['f']);
     await pool.close();
     keepIdleHashWorkers(false);
@@ -209,7 +211,7 @@ describe('HashPool with idle workers kept (keepIdleHashWorkers)', () => {
       const { keepIdleHashWorkers } = await import(${JSON.stringify(dist)});
       const { HashPool } = await import(${JSON.stringify(hashPool)});
       keepIdleHashWorkers(true);
-      const pool = new HashPool({ jobs: 2, mode: 'seal', root: ${JSON.stringify(__dirname)} });
+      const pool = new HashPool({ jobs: 2, mode: 'seal', root: ${JSON.stringify(__dirname)}, inline: false });
       const r = await pool.submit({ rels: ['hash-pool.test.ts'], kinds: [0], extra: [null] });
       await pool.close();
       process.stdout.write(r.text.includes('"path":"hash-pool.test.ts"') ? 'hashed' : 'not hashed');`;
@@ -241,7 +243,7 @@ describe("a store seal's pending folder", () => {
 
   it('is made only when the worker keeps an object: a kept worker configured for a store removed meanwhile (a seal that failed first) does not bring its folder back', async () => {
     const root = await makeTree({ f: 'alpha' });
-    const first = new HashPool({ jobs: 1, mode: 'seal', root });
+    const first = new HashPool({ jobs: 1, mode: 'seal', root, inline: false });
     await seal(first, ['f']);
     await first.close(); // its worker is kept, and takes the next pool's configuration by message
     const { store, objectsDir, tmpDir } = await storeFolders();
