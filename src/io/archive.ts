@@ -31,6 +31,7 @@ import { MAX_PAX_BYTES, MAX_ZERO_RUN, TAR_BLOCK, TarStructureCheck } from '../co
 import { MAX_MANIFEST_ENTRY_BYTES, checkedEntryRuns } from './manifest-file.js';
 import { WRITE_SLICE } from './write-slice.js';
 import { ReadPool, WHOLE_FILE_MAX, BLOCK, type ReadFailure, type ReadReply } from './read-pool.js';
+import { fitsInline } from './inline-worker.js';
 import { ENVELOPE_FILE, MANIFEST_FILE, STATEMENT_FILE, fsyncDir, type SnapshotLocation } from './store.js';
 import { ioError } from './errors.js';
 import { checkInterrupted, leaveNothing } from './interrupt.js';
@@ -112,6 +113,12 @@ export interface ArchiveContents {
    * `not-a-file` (a link, folder or device now), `size` (other length), `digest` (other content).
    */
   mismatch(e: FileEntry, why: 'missing' | 'not-a-file' | 'size' | 'digest', cause?: unknown): SnapError;
+  /**
+   * The manifest's entries and their bytes, when known (the statement's `fileCount` and
+   * `totalBytes`): within {@link fitsInline}, the files are read on the main thread, no thread
+   * booted. Only how they are read depends on it; each file is still checked against its digest.
+   */
+  totals?: { files: number; bytes: number };
   /** Progress, after each entry: entries written and content bytes so far. */
   onProgress?(files: number, bytes: number): void;
   /** Read-and-hash worker threads (default: one per core, at most 4). */
@@ -412,7 +419,8 @@ async function packArchive(out: string, tmp: string, fh: fsp.FileHandle, c: Arch
     pack.destroy(e);
   });
 
-  const pool = new ReadPool(c.jobs);
+  // A few small files (the signed totals say so) are read on the main thread: no thread to boot.
+  const pool = new ReadPool(c.jobs, { inline: c.totals !== undefined && fitsInline(c.totals.files, c.totals.bytes) });
   const result: ArchiveWriteResult = { file: out, archiveBytes: 0, files: 0, symlinks: 0, dataBytes: 0 };
   try {
     await entryDone(pack, fileHeader(ARCHIVE_STATEMENT, c.statementBytes.length, mtime), Buffer.from(c.statementBytes)).done;

@@ -4,7 +4,8 @@
  * 75–100 ms of CPU (a Node environment of its own, docs/PERFORMANCE.md, thirty-fifth session), far
  * more than hashing a dataset of a few small files; the hashing pool (`hash-pool.ts`) answers those
  * here and boots a thread only when the work grows past a budget ({@link INLINE_MAX_FILES},
- * {@link INLINE_MAX_BYTES}).
+ * {@link INLINE_MAX_BYTES}). The read pool of an export and the write pool of a restore that the
+ * signed totals show within that budget start no thread either ({@link fitsInline}).
  *
  * Messages keep a thread's semantics: each is copied with `structuredClone` (buffers named in the
  * transfer list are moved: detached on the sending side, as `postMessage` does), and each delivery
@@ -18,6 +19,15 @@ import { EventEmitter } from 'node:events';
 export const INLINE_MAX_FILES = 256;
 /** Most bytes of file data a pool's main-thread worker hashes before it hands the work to threads: 8 MiB, some 5–10 ms of SHA-256 here. */
 export const INLINE_MAX_BYTES = 8 << 20;
+
+/**
+ * Whether work of `files` files and `bytes` bytes in all is within the budget of a main-thread
+ * worker ({@link INLINE_MAX_FILES}, {@link INLINE_MAX_BYTES}): the read and write pools of an export
+ * or a restore that small start no thread (`read-pool.ts`, `write-pool.ts`).
+ */
+export function fitsInline(files: number, bytes: number): boolean {
+  return files <= INLINE_MAX_FILES && bytes <= INLINE_MAX_BYTES;
+}
 
 /** What a worker pool needs of a worker: `node:worker_threads` `Worker` has it, and so has {@link InlineWorker}. */
 export interface PoolWorker {

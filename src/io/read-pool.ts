@@ -18,6 +18,7 @@
  * size + 1 bytes and getting exactly size proves its length, and the digest proves its bytes.
  */
 import { WorkerPool } from './worker-pool.js';
+import { InlineWorker } from './inline-worker.js';
 import { availableParallelism } from 'node:os';
 
 /** Files up to this size (bytes) are read whole in `files` batches; larger ones block by block. */
@@ -194,10 +195,12 @@ export function defaultReadJobs(): number {
 export class ReadPool extends WorkerPool<ReadReply> {
   /**
    * @param jobs most worker threads (default {@link defaultReadJobs})
+   * @param opts.inline  no thread at all: every request is read on the main thread
+   *   (`inline-worker.ts`), for work the caller knows is small (a few small files)
    * @throws SnapError `USAGE` when `jobs` is not a positive integer
    */
-  constructor(jobs = defaultReadJobs()) {
-    super(`(${readWorkerMain.toString()})(require)`, jobs, 'read', undefined, { lazy: true });
+  constructor(jobs = defaultReadJobs(), opts: { inline?: boolean } = {}) {
+    super(`(${readWorkerMain.toString()})(require)`, jobs, 'read', undefined, { lazy: true, ...(opts.inline ? { inline: () => new InlineWorker(readWorkerMain, undefined) } : {}) });
   }
 
   /**

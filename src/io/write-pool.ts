@@ -36,6 +36,7 @@
  * folder says which. The file's folder must exist.
  */
 import { WorkerPool } from './worker-pool.js';
+import { InlineWorker } from './inline-worker.js';
 import { defaultReadJobs, WHOLE_FILE_MAX } from './read-pool.js';
 import { WRITE_SLICE } from './write-slice.js';
 
@@ -425,10 +426,12 @@ export class WritePool extends WorkerPool<WriteReply> {
 
   /**
    * @param jobs most worker threads (default: one per core, at most 4)
+   * @param opts.inline  no thread at all: every request is written on the main thread
+   *   (`inline-worker.ts`), for work the caller knows is small (a few small files)
    * @throws SnapError `USAGE` when `jobs` is not a positive integer
    */
-  constructor(jobs = defaultReadJobs()) {
-    super(`(${writeWorkerMain.toString()})(require, ${WRITE_SLICE})`, jobs, 'write', undefined, { lazy: true });
+  constructor(jobs = defaultReadJobs(), opts: { inline?: boolean } = {}) {
+    super(`(${writeWorkerMain.toString()})(require, ${WRITE_SLICE})`, jobs, 'write', undefined, { lazy: true, ...(opts.inline ? { inline: () => new InlineWorker((r) => writeWorkerMain(r, WRITE_SLICE), undefined) } : {}) });
   }
 
   /** Copy small store objects `srcs[i]` to new files `dsts[i]`, each checked before it is written. */

@@ -128,6 +128,7 @@ export async function sealToArchive(opts: SealArchiveOptions): Promise<SealArchi
       recordIndexError: (sha256) => new SnapError('INTERNAL', `the record index ${sha256} just built changed before it was packed; nothing was written`, { sha256 }),
       filePath: (e) => join(root, ...e.path.split('/')),
       jobs: opts.jobs,
+      totals,
       checkSymlink: (e) => {
         const now = readLinkNow(join(root, ...e.path.split('/')));
         if (now !== e.target) throw changed(e.path, now === undefined ? 'the symbolic link is gone or no longer a link' : `the link now points to ${JSON.stringify(now)}`);

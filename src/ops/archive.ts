@@ -333,6 +333,7 @@ async function packSnapshot(opts: ExportOptions, store: Store, statementBytes: B
     recordIndexes: archiveRecordIndexes(pred.records).map((x) => ({ sha256: x.sha256, path: objectPath(store, x.sha256) })),
     filePath: (e) => objectPath(store, e.sha256),
     jobs: opts.jobs,
+    totals: { files: pred.fileCount, bytes: pred.totalBytes },
     mismatch: (e, why) =>
       why === 'missing'
         ? new SnapError('OBJECT_MISSING', `the store ${store.root} lacks the object of ${e.path} (sha256 ${e.sha256}); nothing was exported (run snap fsck)`, { path: e.path, sha256: e.sha256 })

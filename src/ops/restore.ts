@@ -60,6 +60,7 @@ import type { ArchiveItem } from '../io/archive.js';
 import { checkedEntryRuns } from '../io/manifest-file.js';
 import { checkInterrupted, leaveNothing } from '../io/interrupt.js';
 import { WritePool, WHOLE_FILE_MAX, RESTORE_TEMP_RE, RESTORE_TEMP_NAME_BYTES, type WriteFailure, type WriteReply } from '../io/write-pool.js';
+import { fitsInline } from '../io/inline-worker.js';
 import { openStore, objectPath, snapshotKeepsObjects, syncFileSystem, type SnapshotLocation, type Store } from '../io/store.js';
 import { ioError } from '../io/errors.js';
 import type { TrustRules } from '../trust/rules.js';
@@ -561,7 +562,8 @@ export async function restore(opts: RestoreOptions): Promise<RestoreResult> {
     await refuseLinksWhereNone(root, prep.firstLink, sourceName);
     await refuseUnholdableNames(root, prep.troubles, sourceName);
     await refuseLongPaths(root, prep.longestPath, sourceName);
-    pool = new WritePool(opts.jobs);
+    // A few small files (the signed totals say so) are written on the main thread: no thread to boot.
+    pool = new WritePool(opts.jobs, { inline: fitsInline(prep.fileCount, prep.totalBytes) });
     const wp = pool;
     const pathOf = (rel: string) => join(root, ...rel.split('/'));
     /** Large files read back and hashed from the target after they were written: path → identity. */

@@ -1,9 +1,10 @@
 /**
  * The read pool (export) and the write pool (restore) start their worker threads as they are
  * needed: one at once, another only when a request finds every started one busy, never more than
- * `--jobs`. An export or a restore of a few small files boots one thread (each is tens of
- * milliseconds of CPU); large files still spread over the workers, and the archive still restores
- * byte for byte.
+ * `--jobs`. An export or a restore of a few small files (the signed totals within the main-thread
+ * budget, io/inline-worker.ts) boots no thread at all (each is 75–100 ms of CPU); past that budget
+ * threads do the work, large files still spread over them, and the archive still restores byte for
+ * byte.
  */
 import { promises as fsp } from 'node:fs';
 import { createHash, randomBytes } from 'node:crypto';
@@ -12,6 +13,7 @@ import { describe, expect, it, vi } from 'vitest';
 import { ReadPool, WHOLE_FILE_MAX } from '../../src/io/read-pool.js';
 import { WritePool } from '../../src/io/write-pool.js';
 import { WorkerPool } from '../../src/io/worker-pool.js';
+import { INLINE_MAX_FILES } from '../../src/io/inline-worker.js';
 import { snapJson, tempDir, useKeyPair, type TreeSpec } from '../helpers/tree.js';
 import { sealAndExport } from '../helpers/store.js';
 import { diffTrees } from '../archive/helpers.js';
@@ -83,19 +85,39 @@ describe('the write pool', () => {
 });
 
 describe('export and restore', () => {
-  it('of three small files boot one read worker and one write worker', async () => {
+  it('of three small files read and write them on the main thread, booting no thread', async () => {
     let exported: Awaited<ReturnType<typeof exportWithTwo>> | undefined;
     const reads = await startedAtClose(ReadPool, async () => {
       exported = await exportWithTwo({ 'a.txt': 'a\n', 'b/c.txt': 'c\n', 'b/d.txt': 'd\n' });
     });
-    expect(reads).toEqual([1]);
+    expect(reads).toEqual([0]);
     const { data, work, file } = exported as NonNullable<typeof exported>;
     const out = join(work, 'restored');
     const writes = await startedAtClose(WritePool, async () => {
       const r = await snapJson(['restore', file, out, '--pubkey', keys.pub, '--jobs', '2']);
       expect(r.code, r.stderr).toBe(0);
     });
-    expect(writes).toEqual([1]);
+    expect(writes).toEqual([0]);
+    expect(diffTrees(data, out).code).toBe(0);
+  });
+
+  it(`of more than ${INLINE_MAX_FILES} files read and write them in threads`, async () => {
+    const spec: TreeSpec = {};
+    for (let i = 0; i <= INLINE_MAX_FILES; i++) spec[`d/f${i}.txt`] = `${i}\n`;
+    let exported: Awaited<ReturnType<typeof exportWithTwo>> | undefined;
+    const reads = await startedAtClose(ReadPool, async () => {
+      exported = await exportWithTwo(spec);
+    });
+    expect(reads.length).toBe(1);
+    expect(reads[0]).toBeGreaterThanOrEqual(1);
+    const { data, work, file } = exported as NonNullable<typeof exported>;
+    const out = join(work, 'restored');
+    const writes = await startedAtClose(WritePool, async () => {
+      const r = await snapJson(['restore', file, out, '--pubkey', keys.pub, '--jobs', '2']);
+      expect(r.code, r.stderr).toBe(0);
+    });
+    expect(writes.length).toBe(1);
+    expect(writes[0]).toBeGreaterThanOrEqual(1);
     expect(diffTrees(data, out).code).toBe(0);
   });
 
