@@ -29,6 +29,10 @@ if (!sealModule) {
 const { scanDataset, appendLeaves } = await import(sealModule);
 const { MerkleTreeBuilder } = await import(join(dist, 'core', 'merkle.js'));
 const { nodeHashNative } = await import(join(dist, 'io', 'native-hash.js'));
+// The early worker `snap seal DIR` boots for a folder past the main-thread budget (cli/early-workers.ts):
+// with it the pool hashes nothing on the main thread, as the command does (absent in older builds: no-op).
+const prestartPath = join(dist, 'io', 'prestart.js');
+const { prestartHashWorkers } = existsSync(prestartPath) ? await import(prestartPath) : { prestartHashWorkers: () => {} };
 
 const args = process.argv.slice(2);
 const opt = (name, def) => {
@@ -99,6 +103,7 @@ function referenceScan() {
 async function snapScan() {
   const manifestHash = createHash('sha256');
   const tree = new MerkleTreeBuilder({ nodeHash: nodeHashNative });
+  prestartHashWorkers(1);
   const totals = await scanDataset({ dir, jobs }, async (text, leaves, count) => {
     manifestHash.update(text);
     if (appendLeaves) appendLeaves(tree, leaves, count);
