@@ -20,6 +20,7 @@ import { suggestExclude } from '../../src/io/walk.js';
 import { makeKeyPair, makeTree, tempDir, useKeyPair, type TreeSpec } from '../helpers/tree.js';
 import { newStorePath, objectFiles, sha256, snapshotFolder, tamper } from '../helpers/store.js';
 import { unsafeBytes } from '../helpers/terminal.js';
+import { testStateDir } from '../helpers/per-file.js';
 import { schemaErrors } from '../helpers/json-schemas.js';
 
 const keys = useKeyPair();
@@ -56,7 +57,8 @@ class Bytes extends Writable {
 async function run(args: string[]): Promise<Raw> {
   const stdout = new Bytes();
   const stderr = new Bytes();
-  const env: NodeJS.ProcessEnv = { ...process.env };
+  // The test's own trusted state folder: never the state of the user running the tests.
+  const env: NodeJS.ProcessEnv = { ...process.env, SNAP_STATE_DIR: testStateDir() };
   delete env.SNAP_STORE;
   delete env.NO_COLOR;
   const code = await runCli(args, { stdout, stderr, env, cwd: process.cwd() });
