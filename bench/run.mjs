@@ -29,7 +29,7 @@
 // <= 1.3 x cp -r; an unchanged second seal <= 1.2 x reference and no new object bytes; RSS < 512 MiB.
 // The store seal is also shown against `cp -r; sync`: it flushes what it stores (SPEC §7), cp does not.
 import { spawnSync, execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, rmSync, writeFileSync, readFileSync, openSync, writeSync, closeSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync, readFileSync, openSync, writeSync, closeSync } from 'node:fs';
 import { tmpdir, cpus, totalmem, availableParallelism, loadavg } from 'node:os';
 import { join, dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -63,6 +63,12 @@ if (!existsSync(cli)) {
   process.exit(2);
 }
 const timeBin = existsSync('/usr/bin/time') ? '/usr/bin/time' : undefined;
+// A trusted-state folder of this run's own (SNAP_STATE_DIR), removed at its end: every verify reads
+// and rewrites the whole state file, and the user's, grown by earlier runs and other work (300 KB,
+// 700 stores, on this machine once), cost each verify some 0.1 s that the reference never pays.
+const stateDir = mkdtempSync(join(tmpdir(), 'snap-bench-state-'));
+process.on('exit', () => rmSync(stateDir, { recursive: true, force: true }));
+process.env.SNAP_STATE_DIR = stateDir; // for every command this run starts, here and in the benches it imports
 
 /**
  * Run a command; return wall ms, and (when /usr/bin/time exists) peak RSS in KiB and CPU ms (user +
