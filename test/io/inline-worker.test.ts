@@ -94,6 +94,7 @@ describe('a hashing pool on a few small files', () => {
     const root = await makeTree({ big, small: 'x' });
     const pool = new HashPool({ jobs: 2, mode: 'seal', root });
     try {
+      expect(pool.inline).toBe(true);
       const r = await seal(pool, ['small', 'big']);
       expect(pool.started).toBe(1);
       expect(r.text).toBe(`{"path":"small","sha256":"${sha256('x')}","size":1}\n{"path":"big","sha256":"${sha256(big)}","size":${big.length}}\n`);
@@ -109,6 +110,10 @@ describe('a hashing pool on a few small files', () => {
     try {
       const r = await seal(pool, names(half));
       expect(r.error).toBeUndefined();
+      expect(pool.started).toBe(1);
+      // Still within the budget: two batches at once both go to the main thread (threads alone would boot a second).
+      const [a, b] = await Promise.all([seal(pool, ['f0000']), seal(pool, ['f0001'])]);
+      expect([a.error, b.error]).toEqual([undefined, undefined]);
       expect(pool.started).toBe(1);
     } finally {
       await pool.close();
