@@ -8,7 +8,7 @@
 import { lstatSync, opendirSync } from 'node:fs';
 import { join } from 'node:path';
 import { prestartHashWorkers } from '../io/prestart.js';
-import { INLINE_MAX_BYTES, INLINE_MAX_FILES } from '../io/inline-worker.js';
+import { fitsInline, type INLINE_MAX_BYTES, type INLINE_MAX_FILES } from '../io/inline-worker.js';
 import { commandWord } from './command-word.js';
 
 /**
@@ -55,13 +55,10 @@ export function looksSmall(dir: string): boolean {
       const d = opendirSync(f);
       try {
         for (let e = d.readSync(); e !== null; e = d.readSync()) {
-          if (++entries > INLINE_MAX_FILES) return false;
           const path = join(f, e.name);
           if (e.isDirectory()) folders.push(path);
-          else if (e.isFile()) {
-            bytes += lstatSync(path).size;
-            if (bytes > INLINE_MAX_BYTES) return false;
-          }
+          else if (e.isFile()) bytes += lstatSync(path).size;
+          if (!fitsInline(++entries, bytes)) return false;
         }
       } finally {
         d.closeSync();

@@ -923,7 +923,7 @@ export function hashWorkerMain(require: NodeJS.Require, slice: number, fold: typ
     if (inlineDone) return false;
     const budget = inline as { files: number; bytes: number };
     const paths = batchPaths(msg);
-    let files = inlineFiles + paths.length;
+    const files = inlineFiles + paths.length;
     let bytes = inlineBytes;
     for (let i = 0; i < paths.length && files <= budget.files && bytes <= budget.bytes; i++) {
       try {
