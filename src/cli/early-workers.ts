@@ -7,8 +7,9 @@
  */
 import { lstatSync, opendirSync } from 'node:fs';
 import { join } from 'node:path';
+import { availableParallelism } from 'node:os';
 import { prestartHashWorkers } from '../io/prestart.js';
-import { fitsInline, type INLINE_MAX_BYTES, type INLINE_MAX_FILES } from '../io/inline-worker.js';
+import { fitsInline, INLINE_MAX_FILES, type INLINE_MAX_BYTES } from '../io/inline-worker.js';
 import { commandWord } from './command-word.js';
 
 /**
@@ -40,15 +41,25 @@ export function datasetArgument(argv: readonly string[]): string | undefined {
   return undefined;
 }
 
+/** What a bounded look at a dataset folder found ({@link lookAtDataset}). */
+export interface DatasetLook {
+  /** Regular files seen (the look stops early, so a lower bound past the budget). */
+  files: number;
+  /** Whether the whole folder is within the main-thread budget (`inline-worker.ts` `fitsInline`). */
+  small: boolean;
+}
+
 /**
- * Whether the folder `dir` holds at most {@link INLINE_MAX_FILES} entries (in every subfolder) of
- * at most {@link INLINE_MAX_BYTES} bytes in all, which a hashing pool hashes on the main thread
- * (`inline-worker.ts`): then no worker thread is booted ahead. One lstat per entry, and no more
- * than INLINE_MAX_FILES + 1 entries read; anything unexpected (not a folder, unreadable) says no.
+ * A bounded look at the folder `dir`: whether it holds at most {@link INLINE_MAX_FILES} entries
+ * (in every subfolder) of at most {@link INLINE_MAX_BYTES} bytes in all, which a hashing pool
+ * hashes on the main thread (`inline-worker.ts`), and how many regular files it saw. One lstat per
+ * file; it stops after INLINE_MAX_FILES + 1 entries, or once the folder is past the budget and
+ * `enough` files were seen. Undefined when anything is unexpected (not a folder, unreadable).
  */
-export function looksSmall(dir: string): boolean {
+export function lookAtDataset(dir: string, enough: number): DatasetLook | undefined {
   const folders = [dir];
   let entries = 0;
+  let files = 0;
   let bytes = 0;
   try {
     for (let f = folders.pop(); f !== undefined; f = folders.pop()) {
@@ -57,27 +68,41 @@ export function looksSmall(dir: string): boolean {
         for (let e = d.readSync(); e !== null; e = d.readSync()) {
           const path = join(f, e.name);
           if (e.isDirectory()) folders.push(path);
-          else if (e.isFile()) bytes += lstatSync(path).size;
-          if (!fitsInline(++entries, bytes)) return false;
+          else if (e.isFile()) {
+            files++;
+            bytes += lstatSync(path).size;
+          }
+          if (!fitsInline(++entries, bytes) && (files >= enough || entries > INLINE_MAX_FILES)) return { files, small: false };
         }
       } finally {
         d.closeSync();
       }
     }
   } catch {
-    return false;
+    return undefined;
   }
-  return true;
+  return { files, small: fitsInline(entries, bytes) };
 }
 
 /**
- * How many hashing workers to start before anything else: one for `seal DIR` and `verify DIR` (the
- * pool starts the others when there is work for them: a dataset of one file never boots a second);
- * 0 for any other command, for help and version, for a dataset or store in S3, an archive (`--out`,
- * `*.tar`), shard report merging, or a `--jobs` value that is not a positive integer (a usage error),
- * and for a DIR that {@link looksSmall} (its pool hashes on the main thread).
+ * Whether the folder `dir` is within the main-thread budget ({@link lookAtDataset}): then no worker
+ * thread is booted ahead. False when it cannot be read.
  */
-export function earlyWorkerCount(argv: readonly string[]): number {
+export function looksSmall(dir: string): boolean {
+  return lookAtDataset(dir, 1)?.small ?? false;
+}
+
+/**
+ * How many hashing workers to start before anything else, for `seal DIR` and `verify DIR` past the
+ * main-thread budget: as many as the pool will use — `--jobs` (default: the cores), no more than the
+ * files {@link lookAtDataset} saw (a folder of one large file boots one), at least one. On two cores,
+ * the second worker booted with the first hashes from the first batch instead of booting when that
+ * batch finds the first worker busy, some 25 ms later (docs/PERFORMANCE.md, "Thirty-seventh
+ * session"). 0 for any other command, for help and version, for a dataset or store in S3, an
+ * archive (`--out`, `*.tar`), shard report merging, or a `--jobs` value that is not a positive
+ * integer (a usage error), and for a DIR that {@link looksSmall} (its pool hashes on the main thread).
+ */
+export function earlyWorkerCount(argv: readonly string[], cores: number = availableParallelism()): number {
   const word = commandWord(argv);
   if (word !== 'seal' && word !== 'verify') return 0;
   for (const x of argv) {
@@ -85,13 +110,17 @@ export function earlyWorkerCount(argv: readonly string[]): number {
     if (/^(--[a-z-]+=)?s3:\/\//i.test(x) || x.endsWith('.tar')) return 0;
   }
   if (process.env.SNAP_STORE !== undefined && /^s3:\/\//i.test(process.env.SNAP_STORE) && !argv.some((x) => x === '--store' || x.startsWith('--store='))) return 0;
+  let jobs = Math.max(1, cores);
   const i = argv.findIndex((x) => x === '--jobs' || x.startsWith('--jobs='));
   if (i >= 0) {
-    const n = Number(argv[i] === '--jobs' ? argv[i + 1] : (argv[i] as string).slice('--jobs='.length));
-    if (!Number.isSafeInteger(n) || n < 1) return 0;
+    jobs = Number(argv[i] === '--jobs' ? argv[i + 1] : (argv[i] as string).slice('--jobs='.length));
+    if (!Number.isSafeInteger(jobs) || jobs < 1) return 0;
   }
   const dir = datasetArgument(argv);
-  return dir !== undefined && looksSmall(dir) ? 0 : 1;
+  if (dir === undefined) return 1;
+  const look = lookAtDataset(dir, jobs);
+  if (look === undefined) return 1;
+  return look.small ? 0 : Math.max(1, Math.min(jobs, look.files));
 }
 
 /** Start the hashing workers this run will need, now (see {@link earlyWorkerCount}). */

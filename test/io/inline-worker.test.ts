@@ -234,12 +234,30 @@ describe('which seal and verify runs boot a worker early', () => {
     expect(earlyWorkerCount(['verify', small, '--jobs', '2'])).toBe(0);
   });
 
-  it(`boots one for more than ${INLINE_MAX_FILES} entries, more than ${INLINE_MAX_BYTES >> 20} MiB, or a folder it cannot read`, async () => {
+  it(`boots one for a folder of one file past ${INLINE_MAX_BYTES >> 20} MiB, or a folder it cannot read`, async () => {
     const many = await manyFiles(INLINE_MAX_FILES + 1);
     const large = await makeTree({ a: Buffer.alloc(INLINE_MAX_BYTES + 1) });
-    for (const dir of [many, large, join(many, 'no-such-folder'), join(many, 'f0000')]) {
+    for (const dir of [large, join(many, 'no-such-folder'), join(many, 'f0000')]) {
       expect(looksSmall(dir), dir).toBe(false);
-      expect(earlyWorkerCount(['seal', dir, '--as', 'a@1', '--key', 'k'])).toBe(1);
+      expect(earlyWorkerCount(['seal', dir, '--as', 'a@1', '--key', 'k'], 8), dir).toBe(1);
     }
+  });
+
+  it(`boots as many as --jobs (default: the cores) for more than ${INLINE_MAX_FILES} entries, no more than the files it saw`, async () => {
+    const many = await manyFiles(INLINE_MAX_FILES + 1);
+    expect(looksSmall(many)).toBe(false);
+    expect(earlyWorkerCount(['seal', many, '--as', 'a@1', '--key', 'k'], 2)).toBe(2);
+    expect(earlyWorkerCount(['verify', many, '--jobs', '3'], 2)).toBe(3);
+    expect(earlyWorkerCount(['verify', many, '--jobs=1'], 8)).toBe(1);
+    expect(earlyWorkerCount(['seal', many, '--as', 'a@1', '--key', 'k'], 64)).toBe(64);
+    // Three files past the byte budget: three workers at most, however many cores.
+    const three = await makeTree({ a: Buffer.alloc(INLINE_MAX_BYTES >> 1), 'd/b': Buffer.alloc(INLINE_MAX_BYTES >> 1), 'd/e/c': 'x' });
+    expect(looksSmall(three)).toBe(false);
+    expect(earlyWorkerCount(['seal', three, '--as', 'a@1', '--key', 'k'], 8)).toBe(3);
+    expect(earlyWorkerCount(['seal', three, '--as', 'a@1', '--key', 'k'], 2)).toBe(2);
+    // Folders alone past the entry budget: one.
+    const folders = await tempDir();
+    for (let i = 0; i <= INLINE_MAX_FILES; i++) await fsp.mkdir(join(folders, `d${i}`));
+    expect(earlyWorkerCount(['seal', folders, '--as', 'a@1', '--key', 'k'], 8)).toBe(1);
   });
 });
