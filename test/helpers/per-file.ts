@@ -56,15 +56,29 @@ export function testStateDir(): string {
   return stateDir;
 }
 
+/**
+ * Point `SNAP_STATE_DIR` of this process at `dir`: a run that takes `process.env` as it is (in
+ * process, or a child given `{ ...process.env }`) and names no state folder of its own uses the
+ * test's, never the state of the user running the tests (test/cli/escape.test.ts once wrote there).
+ * A test that means the default folder removes the variable from the environment it passes.
+ */
+function useStateDir(dir: string): void {
+  stateDir = dir;
+  process.env.SNAP_STATE_DIR = dir;
+}
+
 /** Register this file's hooks: a new state folder per file and per test; the file's folders removed after it. */
 export function registerPerFileHooks(): void {
+  const before = process.env.SNAP_STATE_DIR;
   beforeAll(() => {
-    stateDir = join(TEST_STATE_ROOT, String(++states));
+    useStateDir(join(TEST_STATE_ROOT, String(++states)));
   });
   beforeEach(() => {
-    stateDir = join(TEST_STATE_ROOT, String(++states));
+    useStateDir(join(TEST_STATE_ROOT, String(++states)));
   });
   afterAll(async () => {
+    if (before === undefined) delete process.env.SNAP_STATE_DIR;
+    else process.env.SNAP_STATE_DIR = before;
     await Promise.all(fileLevel.splice(0).map(removeTree));
     await removeTree(TEST_STATE_ROOT);
   });
