@@ -5,6 +5,7 @@
  */
 import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
+import { hostname } from 'node:os';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { STATE_FILE } from '../../src/trust/state.js';
 import { makeKeyPair, makeTree, snapBin, snapJson, tempDir, useKeyPair, writeTree, type KeyPair } from '../helpers/tree.js';
@@ -174,6 +175,36 @@ describe('verify --against NAME@latest', () => {
       expect((await snapJson(['verify', otherData, '--against', against, '--pubkey', keys.pub, '--store', t.store], { env: { SNAP_STATE_DIR: join(t.work, 'fresh') } })).code).toBe(0);
     });
   }
+
+  it("refuses the replaced ds@v2 while another run holds the trusted state's lock (exit 1, SNAPSHOT_ROLLBACK): the state is not updated, and still judged", async () => {
+    const t = await twoVersions();
+    expect((await t.verifyLatest()).code).toBe(0); // this machine has now seen ds@v2
+    await new Promise((r) => setTimeout(r, 1100));
+    const otherStore = join(t.work, 'other-store');
+    const otherData = await makeTree({ 'unreviewed.txt': 'poison\n' });
+    const copy = await snapJson(['seal', otherData, '--as', 'ds@v2', '--key', keys.key, '--store', otherStore], { env: { SNAP_STATE_DIR: join(t.work, 'other-state') } });
+    expect(copy.code, copy.stderr).toBe(0);
+    const dir = join(t.store, 'snapshots', 'ds', 'v2');
+    await fsp.rm(dir, { recursive: true, force: true });
+    await fsp.cp(join(otherStore, 'snapshots', 'ds', 'v2'), dir, { recursive: true });
+    // A live holder (this test's own process): each update waits for it (10 s), then gives up.
+    const lock = join(t.state, 'trusted-state.lock');
+    await fsp.writeFile(lock, JSON.stringify({ pid: process.pid, host: hostname(), since: new Date().toISOString() }));
+    const before = await fsp.readFile(join(t.state, STATE_FILE));
+    // Beside it, a version not replaced (ds@v1, its data): it passes, and the held lock only costs it the record.
+    const [r, genuine] = await Promise.all([
+      snapJson(['verify', otherData, '--against', 'ds@v2', '--pubkey', keys.pub, '--store', t.store], { env: t.env }),
+      snapJson(['verify', await makeTree({ 'a.txt': 'one\n' }), '--against', 'ds@v1', '--pubkey', keys.pub, '--store', t.store], { env: t.env }),
+    ]);
+    expect(r.code, r.stdout).toBe(1);
+    expect(r.json.failure.code).toBe('SNAPSHOT_ROLLBACK');
+    expect(r.json.failure.message).toContain(`this machine has trusted ds@v2 as ${t.v2}`);
+    expect(r.stderr).not.toContain('will not remember');
+    expect(genuine.code, genuine.stdout).toBe(0);
+    expect(genuine.stderr).toContain('this machine will not remember ds@v1 as seen');
+    expect(await fsp.readFile(join(t.state, STATE_FILE))).toEqual(before);
+    await fsp.rm(lock);
+  });
 
   it('takes, on one machine, a NAME@VERSION that two stores each sealed under the same key: each store is held to its own (exit 0 both)', async () => {
     const work = await tempDir('snap-latest-two-stores-');

@@ -13,7 +13,7 @@ import { jsonOut, checkJobs, isInside, locate, storeReadFrom, audit, auditErrors
 import { verifiesArchiveItself, cmdVerifyArchive, archiveAgainst } from './verify-archive.js';
 import { TRUST_FLAGS, trustOptions, trustSetup } from '../trust-args.js';
 import { isLatestRef, recordedFor, rememberLatest, resolveLatest, sameVersionOtherSnapshot, trustDomain, type LatestResult } from '../../trust/latest.js';
-import { readState, updateState } from '../../trust/state.js';
+import { readState, updateState, type TrustedState } from '../../trust/state.js';
 import { checkTrust } from '../../snapshot.js';
 import { statementRef } from '../../core/statement.js';
 import type { TrustedKey } from '../../core/envelope.js';
@@ -198,22 +198,31 @@ async function verifyDirAgainst(a: Args, io: CliIo, archived: SnapshotLocation |
     }
   }
   await keepRevocations(); // a revocation seen here keeps counting here, even once the store has lost it
-  // The version this machine has trusted as another snapshot (a replaced folder): refused, and not remembered.
   // The store it was found in (not an archive, nor a snapshot folder elsewhere, given as --against): two stores may each hold a NAME@VERSION of their own.
   const storeIds = !archived && snapshot.dir !== '' && isInside(snapshot.dir, store) ? await storeIdentities(store, io) : [];
-  const replaced = r.statement ? await replacedVersion(stateDir, domain, r.snapshot, r.statement, storeIds) : undefined;
-  if (replaced) {
-    const { statement: _untrusted, ...rest } = r;
-    r = { ...rest, ok: false, failure: replaced };
-  }
   // Remembered for the store it was found in; an archive or a snapshot folder elsewhere says nothing of any store.
+  // The version this machine has trusted there as another snapshot (a replaced folder) is refused, and not remembered:
+  // judged and remembered in one update under the state's lock (judged from an earlier read, another
+  // snapshot of the version remembered by a concurrent verify in between was then replaced by this one).
   if (r.statement && storeIds.length > 0) {
     const st = r.statement;
+    let replaced: RollbackFailure | undefined;
+    let judged = false;
     try {
-      // Under each name the store goes by (map, then some: each one is remembered, none skipped once another changed the state).
-      await updateState(stateDir, (s) => storeIds.map((at) => rememberLatest(s, domain, r.snapshot, st, new Date(), at)).some(Boolean));
+      await updateState(stateDir, (s) => {
+        judged = true;
+        replaced = replacedVersion(s, domain, r.snapshot, st, storeIds);
+        // Under each name the store goes by (map, then some: each one is remembered, none skipped once another changed the state).
+        return replaced === undefined && storeIds.map((at) => rememberLatest(s, domain, r.snapshot, st, new Date(), at)).some(Boolean);
+      });
     } catch (e) {
-      if (!a.quiet) io.stderr.write(`note: the trusted state ${shown(stateDir)} was not updated (${escapeMessage((e as Error).message)}): this machine will not remember ${shown(st.predicate.dataset)}@${shown(st.predicate.version)} as seen\n`);
+      // Not updated (a read-only home, the lock held by another run): still judged from what can be read.
+      if (!judged) replaced = replacedVersion(await readState(stateDir).catch(() => undefined), domain, r.snapshot, st, storeIds);
+      if (!replaced && !a.quiet) io.stderr.write(`note: the trusted state ${shown(stateDir)} was not updated (${escapeMessage((e as Error).message)}): this machine will not remember ${shown(st.predicate.dataset)}@${shown(st.predicate.version)} as seen\n`);
+    }
+    if (replaced) {
+      const { statement: _untrusted, ...rest } = r;
+      r = { ...rest, ok: false, failure: replaced };
     }
   }
   // Logged into the store named by --store/$SNAP_STORE when there is one (a read-only store: a note, not a failure).
@@ -316,17 +325,19 @@ async function chooseLatest(ref: string, store: string, storeIds: readonly strin
 /**
  * The failure of a trusted snapshot of the version this machine remembers as another snapshot in
  * the same trust domain, recorded from this store (`stores`, cli/store-identity.ts `storeIdentities`; trust/latest.ts `recordedFor`,
- * `sameVersionOtherSnapshot`), or undefined. A state that
- * cannot be read remembers nothing here (trustSetup has said so).
+ * `sameVersionOtherSnapshot`), or undefined. A state that cannot be read (undefined) remembers
+ * nothing here (trustSetup has said so).
  */
-async function replacedVersion(stateDir: string, domain: string, snapshot: string, statement: NonNullable<VerifyReport['statement']>, stores: readonly string[]): Promise<{ code: string; message: string } | undefined> {
-  const state = await readState(stateDir).catch(() => undefined);
+function replacedVersion(state: TrustedState | undefined, domain: string, snapshot: string, statement: NonNullable<VerifyReport['statement']>, stores: readonly string[]): RollbackFailure | undefined {
   for (const seen of recordedFor(state, domain, statement.predicate.dataset, stores).own) {
     const failure = sameVersionOtherSnapshot(seen, snapshot, statement, seen.store);
     if (failure) return failure;
   }
   return undefined;
 }
+
+/** A snapshot refused because this machine trusted its version as another snapshot (`SNAPSHOT_ROLLBACK`). */
+type RollbackFailure = NonNullable<ReturnType<typeof sameVersionOtherSnapshot>>;
 
 /** `snap verify <dir>`. */
 export const verifyCommand: CommandSpec = {
