@@ -47,14 +47,14 @@ export function findDuplicateMember(text: string): { name: string; depth?: false
     const c = text.charCodeAt(i);
     if (c === 0x22 /* " */) {
       const start = i;
-      i++;
-      let escaped = false;
-      for (; i < n; i++) {
-        const d = text.charCodeAt(i);
-        if (d === 0x5c /* \ */) {
-          escaped = true;
-          i++;
-        } else if (d === 0x22) break;
+      // The closing quote: the next '"' after an even number of backslashes (found by the native
+      // indexOf, not a loop over every character of a long string such as an envelope's payload).
+      for (;;) {
+        i = text.indexOf('"', i + 1);
+        if (i < 0) return undefined; // not reached: the text is valid JSON
+        let b = i - 1;
+        while (text.charCodeAt(b) === 0x5c /* \ */) b--;
+        if ((i - 1 - b) % 2 === 0) break;
       }
       const top = stack[stack.length - 1];
       if (!top) continue;
@@ -63,7 +63,7 @@ export function findDuplicateMember(text: string): { name: string; depth?: false
       while (j < n && (text.charCodeAt(j) === 0x20 || text.charCodeAt(j) === 0x0a || text.charCodeAt(j) === 0x0d || text.charCodeAt(j) === 0x09)) j++;
       if (text.charCodeAt(j) !== 0x3a /* : */) continue;
       const raw = text.slice(start, i + 1);
-      const name = escaped ? (JSON.parse(raw) as string) : raw.slice(1, -1);
+      const name = raw.includes('\\') ? (JSON.parse(raw) as string) : raw.slice(1, -1);
       if (top.has(name)) return { name };
       top.add(name);
     } else if (c === 0x7b /* { */ || c === 0x5b /* [ */) {

@@ -27,6 +27,20 @@ describe('parseJsonStrict', () => {
     );
   });
 
+  it('tells each string\'s end by the backslashes before its quote: names and values made of backslashes, quotes, colons and braces (property)', () => {
+    const piece = fc.constantFrom('\\', '"', ':', '{', '}', '[', ',', 'a', ' ', '\u0000', 'é');
+    const text = fc.array(piece, { maxLength: 12 }).map((p) => p.join(''));
+    fc.assert(
+      fc.property(text, text, text, fc.boolean(), (n1, n2, value, spaced) => {
+        const sep = spaced ? ' : ' : ':';
+        const doc = `{${JSON.stringify(n1)}${sep}${JSON.stringify(value)},${JSON.stringify(n2)}${sep}[${JSON.stringify(value)}]}`;
+        expect(findDuplicateMember(doc)).toEqual(n1 === n2 ? { name: n1 } : undefined);
+      }),
+    );
+    expect(findDuplicateMember('{"a\\\\":1,"a\\\\":2}')).toEqual({ name: 'a\\' });
+    expect(findDuplicateMember('{"a\\\\":"\\\":","a\\\"":2}')).toBeUndefined();
+  });
+
   it('compares member names after unescaping ("a" and "\\u0061" are the same name)', () => {
     expect(findDuplicateMember('{"a":1,"\\u0061":2}')).toEqual({ name: 'a' });
     expect(findDuplicateMember('{"a":{"a":1},"b":[{"a":1},{"a":2}]}')).toBeUndefined();
