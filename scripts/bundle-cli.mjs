@@ -54,6 +54,19 @@ const lazyAssert = {
   },
 };
 
+// yargs guesses a version for every parser it makes (`yargs()`, several a run): it looks for a
+// package.json from the main module's folder up, which for the bundle (no CommonJS main module) is
+// the working folder, by reading each folder's whole listing (escalade's `readdirSync`). Run inside a
+// dataset of 300,000 files, that listing cost every command 170 ms and 38 MB; of millions, seconds.
+// snap sets its version itself (`.version(TOOL_VERSION)`): give yargs a search that finds nothing.
+const noFindUp = {
+  name: 'no-find-up',
+  setup(b) {
+    b.onResolve({ filter: /^escalade\/sync$/ }, (a) => (/[\\/]yargs[\\/]/.test(a.importer) ? { path: 'no-find-up', namespace: 'no-find-up' } : undefined));
+    b.onLoad({ filter: /.*/, namespace: 'no-find-up' }, () => ({ loader: 'js', contents: 'module.exports = () => undefined;\n' }));
+  },
+};
+
 const cliDir = join(root, 'dist', 'cli');
 const chunksDir = join(cliDir, 'chunks');
 const bundleFile = join(cliDir, 'snap.cjs');
@@ -105,7 +118,7 @@ const result = await build({
   supported: { 'dynamic-import': false },
   define: { 'import.meta.url': '__snapImportMetaUrl' },
   inject: [join(root, 'scripts', 'cli-import-meta-url.js')],
-  plugins: [yargsCommonJs, lazyAssert],
+  plugins: [yargsCommonJs, lazyAssert, noFindUp],
   external,
   legalComments: 'inline',
   logLevel: 'warning',
