@@ -29,7 +29,7 @@
 // <= 1.3 x cp -r; an unchanged second seal <= 1.2 x reference and no new object bytes; RSS < 512 MiB.
 // The store seal is also shown against `cp -r; sync`: it flushes what it stores (SPEC §7), cp does not.
 import { spawnSync, execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync, readFileSync, openSync, writeSync, closeSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync, readFileSync, openSync, writeSync, closeSync, readdirSync, lstatSync, statfsSync } from 'node:fs';
 import { tmpdir, cpus, totalmem, availableParallelism, loadavg } from 'node:os';
 import { join, dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -150,6 +150,19 @@ const key = join(keys, 'bench.key');
 const pub = join(keys, 'bench.pub');
 const reference = (dir) => run('node', [join(here, 'reference-hasher.mjs'), dir]);
 
+/** Bytes of the regular files under `dir`. */
+function treeBytes(dir) {
+  let n = 0;
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) n += treeBytes(p);
+    else if (e.isFile()) n += lstatSync(p).size;
+  }
+  return n;
+}
+/** Corpora whose copies and stores were removed after each round (no room to keep them all). */
+const removedEachRound = new Set();
+
 function benchCorpus(which) {
   const data = ensureCorpus(which);
   reference(data); // warm the page cache
@@ -161,12 +174,13 @@ function benchCorpus(which) {
   let rss = { seal: 0, verify: 0 };
   let againBytes = 0;
   // Two phases. First every round's seal --manifest-only and verify, each paired with a reference
-  // run; then every round's copies and store seals, each round's 4 GiB (shards) removed after it.
-  // Interleaved, a round's removal slowed the next round's seal --manifest-only: on this VM's ext4
-  // (mounted with `discard`) the blocks freed are trimmed when the journal next commits, which the
-  // seal's first flush makes happen while it hashes, for several seconds (shards: 1.06-1.08 in the
-  // first round, 1.13-1.26 in the others; 0.82 s against 0.88-0.90 in a shell loop of the same steps,
-  // 0.83-0.84 with the same writes and no removal; docs/PERFORMANCE.md, "Thirty-seventh session").
+  // run; then every round's copies and store seals. Their removal waits for the last round when the
+  // disk has room for every round's copy and store: interleaved, a round's removal slowed the next
+  // round's seal --manifest-only on this VM (ext4 mounted with `discard`: the freed blocks are
+  // trimmed when the journal next commits; shards 1.06-1.08 in the first round, 1.13-1.26 in the
+  // others, 0.82 s against 0.88-0.90 in a shell loop of the same steps, 0.83-0.84 with the same writes
+  // and no removal; docs/PERFORMANCE.md, "Thirty-seventh session"). Without the room, each round's
+  // copies are removed after it, and the table says so.
   const storesMo = [];
   for (let r = 0; r < rounds; r++) {
     const s1 = join(work, `mo-${which}-${r}`);
@@ -190,6 +204,11 @@ function benchCorpus(which) {
     rss = { seal: Math.max(rss.seal, mo.rssKiB ?? 0), verify: Math.max(rss.verify, ve.rssKiB ?? 0) };
   }
   for (const d of storesMo) rmSync(d, { recursive: true, force: true }); // manifests only: a few KiB
+  // Room for every round's copy and store (each the corpus's bytes), with 2 GiB to spare?
+  const free = statfsSync(work);
+  const removeEachRound = free.bavail * free.bsize < rounds * 2 * treeBytes(data) + 2 * 2 ** 30;
+  if (removeEachRound) removedEachRound.add(which);
+  const kept = [];
   for (let r = 0; r < rounds; r++) {
     const s2 = join(work, `st-${which}-${r}`);
     const cpDest = join(work, `cp-${which}-${r}`);
@@ -215,8 +234,10 @@ function benchCorpus(which) {
     ratios.sealStoreSync.push(st.ms / (cp.ms + flush.ms));
     ratios.sealAgain.push(again.ms / ref3);
     rss = { seal: Math.max(rss.seal, st.rssKiB ?? 0), verify: rss.verify };
-    for (const d of [s2, cpDest]) rmSync(d, { recursive: true, force: true });
+    if (removeEachRound) for (const d of [s2, cpDest]) rmSync(d, { recursive: true, force: true });
+    else kept.push(s2, cpDest);
   }
+  for (const d of kept) rmSync(d, { recursive: true, force: true });
   const m = Object.fromEntries(Object.entries(ratios).map(([k, v]) => [k, median(v)]));
   const cpuMedian = Object.fromEntries(Object.entries(cpuRatios).map(([k, v]) => [k, median(v)]));
   return { corpus: which, scale, rounds, medianMs: Object.fromEntries(Object.entries(rows).map(([k, v]) => [k, Math.round(median(v))])), medianCpuMs: Object.fromEntries(Object.entries(cpu).map(([k, v]) => [k, Math.round(median(v))])), ratio: m, ratios, cpuRatio: cpuMedian, cpuRatios, secondSealNewObjectBytes: againBytes, peakRssMiB: { seal: Math.round(rss.seal / 1024), verify: Math.round(rss.verify / 1024) } };
@@ -273,7 +294,9 @@ const f = (x) => x.toFixed(2);
 const ok = (x, t) => (x <= t ? 'ok' : 'MISS');
 const loadAvg = loadavg().map((x) => x.toFixed(1)).join(' ');
 console.log(`\nsnap bench — ${results.date}, node ${results.node}, ${results.cpus}, ${results.memGiB} GiB, scale ${scale}, ${rounds} rounds, load average at the end ${loadAvg}`);
-console.log('Each ratio: median of the per-pair ratios (each snap run right after a reference run), min–max in brackets.\n');
+console.log('Each ratio: median of the per-pair ratios (each snap run right after a reference run), min–max in brackets.');
+if (removedEachRound.size > 0) console.log(`Not enough free disk to keep every round's copies and stores (${[...removedEachRound].join(', ')}): each round's were removed after it, which can slow the next round's commands (bench/run.mjs, benchCorpus).`);
+console.log('');
 console.log('Wall time:\n');
 console.log('| corpus | reference ms | seal --manifest-only | verify | seal into empty store (× cp -r) | same (× cp -r; sync) | unchanged 2nd seal | 2nd seal new bytes | peak RSS seal / verify |');
 console.log('|---|---|---|---|---|---|---|---|---|');
