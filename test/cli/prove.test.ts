@@ -15,6 +15,18 @@ import { readPrivateKey } from '../../src/io/keyfile.js';
 import { addSignatures, parseEnvelope, serializeEnvelope } from '../../src/core/envelope.js';
 import { MAX_PROOF_BYTES } from '../../src/core/proof.js';
 
+/**
+ * Whether a thread of process `pid` waits in open(2) of a FIFO with no writer (Linux: its
+ * `/proc/PID/task/TID/wchan` is `wait_for_partner`), polled every 20 ms for up to 15 s.
+ */
+async function waitsOpeningFifo(pid: number): Promise<boolean> {
+  for (const end = Date.now() + 15_000; Date.now() < end; await new Promise((res) => setTimeout(res, 20))) {
+    const tasks = await fsp.readdir(`/proc/${pid}/task`).catch(() => [] as string[]);
+    for (const t of tasks) if ((await fsp.readFile(`/proc/${pid}/task/${t}/wchan`, 'utf8').catch(() => '')) === 'wait_for_partner') return true;
+  }
+  return false;
+}
+
 const alice = useKeyPair('alice');
 const shared = useStore();
 let bob: KeyPair;
@@ -405,7 +417,10 @@ describe('refusals', () => {
     // Nobody writes: Node cannot stop while a worker thread waits in open(2), so SIGINT and SIGTERM went unheard (killed by SIGKILL only).
     for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
       const waiting = spawnSnap(args, { cwd: desk.dir, env, timeoutMs: 20_000 });
-      await new Promise((res) => setTimeout(res, 1500));
+      // Signalled once one of its threads waits in the FIFO's open(2): its handlers are installed
+      // before any command runs (a fixed 1.5 s wait once sent SIGINT to a process under load that had
+      // not got that far).
+      expect(await waitsOpeningFifo(waiting.child.pid as number), `${signal}: no thread of snap waits in the FIFO's open(2)`).toBe(true);
       waiting.child.kill(signal);
       const r = await waiting.done;
       expect([signal, r.signal, r.code]).toEqual([signal, null, code]);
