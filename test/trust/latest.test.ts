@@ -32,6 +32,24 @@ async function twoVersions() {
   return { work, store, state, env, data, v2: v2.json.snapshot as string, verifyLatest };
 }
 
+/**
+ * This machine verifies ds@v2; then someone who can write the store and the data folder (not the
+ * keys) takes ds@v2 of another store the same key signs (a staging store, say), sealed later, and
+ * puts it in place of the genuine one. Returns that store's data folder and its seal's JSON.
+ */
+async function replaceSeenV2(t: Awaited<ReturnType<typeof twoVersions>>) {
+  expect((await t.verifyLatest()).code).toBe(0); // this machine has now seen ds@v2
+  await new Promise((r) => setTimeout(r, 1100));
+  const otherStore = join(t.work, 'other-store');
+  const otherData = await makeTree({ 'unreviewed.txt': 'poison\n' });
+  const copy = await snapJson(['seal', otherData, '--as', 'ds@v2', '--key', keys.key, '--store', otherStore], { env: { SNAP_STATE_DIR: join(t.work, 'other-state') } });
+  expect(copy.code, copy.stderr).toBe(0);
+  const dir = join(t.store, 'snapshots', 'ds', 'v2');
+  await fsp.rm(dir, { recursive: true, force: true });
+  await fsp.cp(join(otherStore, 'snapshots', 'ds', 'v2'), dir, { recursive: true });
+  return { otherData, copy };
+}
+
 describe('verify --against NAME@latest', () => {
   it('takes the newest trusted snapshot (exit 0, resolved ds@v2)', async () => {
     const t = await twoVersions();
@@ -150,17 +168,7 @@ describe('verify --against NAME@latest', () => {
   for (const against of ['ds@v2', 'ds@latest']) {
     it(`refuses, as --against ${against}, a snapshot of the version this machine has trusted that is another snapshot: the store's ds@v2 replaced by one of another store signed by the same key, with its data (exit 1, SNAPSHOT_ROLLBACK; it passed, exit 0, and the state forgot the genuine one)`, async () => {
       const t = await twoVersions();
-      expect((await t.verifyLatest()).code).toBe(0); // this machine has now seen ds@v2
-      // Someone who can write the store and the data folder (not the keys) takes ds@v2 of another store the same key
-      // signs (a staging store, say), sealed later, and puts it and its data in place of the genuine ones.
-      await new Promise((r) => setTimeout(r, 1100));
-      const otherStore = join(t.work, 'other-store');
-      const otherData = await makeTree({ 'unreviewed.txt': 'poison\n' });
-      const copy = await snapJson(['seal', otherData, '--as', 'ds@v2', '--key', keys.key, '--store', otherStore], { env: { SNAP_STATE_DIR: join(t.work, 'other-state') } });
-      expect(copy.code, copy.stderr).toBe(0);
-      const dir = join(t.store, 'snapshots', 'ds', 'v2');
-      await fsp.rm(dir, { recursive: true, force: true });
-      await fsp.cp(join(otherStore, 'snapshots', 'ds', 'v2'), dir, { recursive: true });
+      const { otherData, copy } = await replaceSeenV2(t);
       const r = await snapJson(['verify', otherData, '--against', against, '--pubkey', keys.pub, '--store', t.store], { env: t.env });
       expect(r.code, r.stdout).toBe(1);
       expect(r.json.failure.code).toBe('SNAPSHOT_ROLLBACK');
@@ -178,15 +186,7 @@ describe('verify --against NAME@latest', () => {
 
   it("refuses the replaced ds@v2 while another run holds the trusted state's lock (exit 1, SNAPSHOT_ROLLBACK): the state is not updated, and still judged", async () => {
     const t = await twoVersions();
-    expect((await t.verifyLatest()).code).toBe(0); // this machine has now seen ds@v2
-    await new Promise((r) => setTimeout(r, 1100));
-    const otherStore = join(t.work, 'other-store');
-    const otherData = await makeTree({ 'unreviewed.txt': 'poison\n' });
-    const copy = await snapJson(['seal', otherData, '--as', 'ds@v2', '--key', keys.key, '--store', otherStore], { env: { SNAP_STATE_DIR: join(t.work, 'other-state') } });
-    expect(copy.code, copy.stderr).toBe(0);
-    const dir = join(t.store, 'snapshots', 'ds', 'v2');
-    await fsp.rm(dir, { recursive: true, force: true });
-    await fsp.cp(join(otherStore, 'snapshots', 'ds', 'v2'), dir, { recursive: true });
+    const { otherData } = await replaceSeenV2(t);
     // A live holder (this test's own process): each update waits for it (10 s), then gives up.
     const lock = join(t.state, 'trusted-state.lock');
     await fsp.writeFile(lock, JSON.stringify({ pid: process.pid, host: hostname(), since: new Date().toISOString() }));
