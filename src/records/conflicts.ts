@@ -76,10 +76,15 @@ export function candidatePrefixes(tags: Float64Array): Set<string> {
   const out = new Set<string>();
   for (let i = 1; i < tags.length; i++) {
     const p = Math.floor((tags[i] as number) / LABEL_BITS);
-    if (p === Math.floor((tags[i - 1] as number) / LABEL_BITS) && tags[i] !== tags[i - 1]) out.add(p.toString(16).padStart(10, '0'));
+    if (p === Math.floor((tags[i - 1] as number) / LABEL_BITS) && tags[i] !== tags[i - 1]) out.add(p.toString(16).padStart(PREFIX_HEX, '0'));
   }
   return out;
 }
+
+/** How an index line starts: its feature hash comes next (index-line.ts, `serializeIndexLine`). */
+const FEATURES_HEAD = '{"features":"';
+/** Hex digits of a feature-hash prefix (the 40 bits of a conflict tag). */
+const PREFIX_HEX = 10;
 
 /**
  * Step 3: the conflict groups of one index, given the candidate prefixes.
@@ -89,9 +94,12 @@ export async function conflictGroups(path: string, x: IndexExpectation, side: 'a
   if (candidates.size === 0) return [];
   const groups = new Map<string, ConflictGroup>();
   const identity: RecordIdentity = x.identity;
-  for await (const run of indexEntryRuns(path, x)) {
+  // Only the lines whose feature hash starts with a candidate are parsed (every line starts with
+  // it: index-line.ts); one that does not start so is parsed, and says what is wrong with it.
+  const only = (line: string): boolean => !line.startsWith(FEATURES_HEAD) || candidates.has(line.slice(FEATURES_HEAD.length, FEATURES_HEAD.length + PREFIX_HEX));
+  for await (const run of indexEntryRuns(path, x, only)) {
     for (const e of run) {
-      if (e.label === undefined || !candidates.has(e.features.slice(0, 10))) continue;
+      if (e.label === undefined || !candidates.has(e.features.slice(0, PREFIX_HEX))) continue;
       let g = groups.get(e.features);
       if (!g) {
         g = { side, features: e.features, labels: newLabelCounts(), records: [] };

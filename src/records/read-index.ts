@@ -61,12 +61,15 @@ export async function indexFileSha256(path: string, x: IndexExpectation): Promis
 
 /**
  * The entries of an index file, in runs, in index order. The digest and count are checked when the
- * last run has been taken (a caller that stops early checks nothing).
+ * last run has been taken (a caller that stops early checks nothing). With `only`, a line it says
+ * no to (given the line without its `\n`) is counted and hashed but neither parsed nor returned, and
+ * the order is checked among the lines returned: a reader that wants a few records (the conflict
+ * groups' candidates, conflicts.ts) does not parse a million lines to find them.
  * @throws SnapError `OBJECT_CORRUPT` (bytes differ from the signed digest) |
  *   `RECORDS_INDEX_MALFORMED` (a line, the order, the final newline or the count is wrong; naming
  *   the line) | `NOT_FOUND` | `IO_ERROR`
  */
-export async function* indexEntryRuns(path: string, x: IndexExpectation): AsyncGenerator<IndexEntry[]> {
+export async function* indexEntryRuns(path: string, x: IndexExpectation, only?: (line: string) => boolean): AsyncGenerator<IndexEntry[]> {
   const h = createHash('sha256');
   let rest: Buffer = Buffer.alloc(0);
   let lineNo = 0;
@@ -74,9 +77,10 @@ export async function* indexEntryRuns(path: string, x: IndexExpectation): AsyncG
   let count = 0;
   const parseRun = (text: string): IndexEntry[] => {
     const lines = text.split('\n');
-    const out: IndexEntry[] = new Array(lines.length);
+    const out: IndexEntry[] = new Array(only ? 0 : lines.length);
     for (let i = 0; i < lines.length; i++) {
       lineNo++;
+      if (only && !only(lines[i] as string)) continue;
       let e: IndexEntry;
       try {
         e = parseIndexLine(lines[i] as string, x.identity, x.labelled, x.strict ?? false);
@@ -86,9 +90,10 @@ export async function* indexEntryRuns(path: string, x: IndexExpectation): AsyncG
         throw new SnapError(err.code, `record index of ${x.name} (${path}): line ${lineNo}: ${err.message}`, { path, line: lineNo });
       }
       prev = e;
-      out[i] = e;
+      if (only) out.push(e);
+      else out[i] = e;
     }
-    count += out.length;
+    count += lines.length;
     return out;
   };
   const fh = await openIndexFile(path, x);

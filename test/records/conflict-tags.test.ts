@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -6,6 +7,7 @@ import { diffIndexFiles } from '../../src/records/diff-index-files.js';
 import { RecordDiffCollector } from '../../src/records/record-report.js';
 import { indexEntryRuns, type IndexExpectation } from '../../src/records/read-index.js';
 import { jcs } from '../../src/records/canonical.js';
+import type { IndexEntry } from '../../src/records/index-line.js';
 import { tempDir } from '../helpers/tree.js';
 
 type Row = { id: string; x: string; label: string };
@@ -74,3 +76,35 @@ describe('conflict tags of indexes with thousands of records (list growth and th
     }
   });
 });
+
+describe('an index read for a few records (indexEntryRuns with `only`)', () => {
+  it('returns exactly the lines it asks for, parsed as a whole read parses them, and still checks every byte and the line count', async () => {
+    const dir = await tempDir('snap-only-');
+    const path = await write(dir, 'a', rows(-1));
+    const bytes = await fsp.readFile(path);
+    const sha256 = createHash('sha256').update(bytes).digest('hex');
+    const x: IndexExpectation = { identity: 'key', labelled: true, name: 't', sha256, count: 9000 };
+    const all = await collect<IndexEntry>(indexEntryRuns(path, x));
+    const wanted = new Set(all.filter((_, i) => i % 97 === 3).map((e) => e.features.slice(0, 10)));
+    const only = (line: string) => wanted.has(line.slice(13, 23));
+    expect(await collect(indexEntryRuns(path, x, only))).toEqual(all.filter((e) => wanted.has(e.features.slice(0, 10))));
+    // A byte changed in a line it skips: the digest says so (OBJECT_CORRUPT); a line fewer: the count.
+    const skipped = all.findIndex((e) => !wanted.has(e.features.slice(0, 10)));
+    const lines = bytes.toString('latin1').split('\n');
+    const changed = [...lines];
+    changed[skipped] = (changed[skipped] as string).replace(/"row":(\d+)/, (_, n) => `"row":${Number(n) + 1}`);
+    await fsp.writeFile(path, changed.join('\n'), 'latin1');
+    await expect(collect(indexEntryRuns(path, x, only))).rejects.toMatchObject({ code: 'OBJECT_CORRUPT' });
+    await fsp.writeFile(path, lines.filter((_, i) => i !== skipped).join('\n'), 'latin1');
+    await expect(collect(indexEntryRuns(path, { ...x, sha256: undefined }, only))).rejects.toMatchObject({ code: 'RECORDS_INDEX_MALFORMED' });
+    // A line that is not an index line at all is parsed, whatever `only` says, and named.
+    await fsp.writeFile(path, lines.map((l, i) => (i === skipped ? 'not an index line' : l)).join('\n'), 'latin1');
+    await expect(collect(indexEntryRuns(path, { ...x, sha256: undefined }, (line) => !line.startsWith('{"features":"') || only(line)))).rejects.toMatchObject({ code: 'RECORDS_INDEX_MALFORMED', details: { line: skipped + 1 } });
+  });
+});
+
+async function collect<T>(runs: AsyncIterable<T[]>): Promise<T[]> {
+  const out: T[] = [];
+  for await (const run of runs) out.push(...run);
+  return out;
+}
