@@ -11,6 +11,7 @@ import { availableParallelism } from 'node:os';
 import { prestartHashWorkers } from '../io/prestart.js';
 import { fitsInline, INLINE_MAX_FILES, type INLINE_MAX_BYTES } from '../io/inline-worker.js';
 import { commandWord } from './command-word.js';
+import { MAX_JOBS } from './common.js';
 
 /**
  * The options of `seal` and `verify` that take a value (with their aliases), so that the folder
@@ -99,8 +100,9 @@ export function looksSmall(dir: string): boolean {
  * the second worker booted with the first hashes from the first batch instead of booting when that
  * batch finds the first worker busy, some 25 ms later (docs/PERFORMANCE.md, "Thirty-seventh
  * session"). 0 for any other command, for help and version, for a dataset or store in S3, an
- * archive (`--out`, `*.tar`), shard report merging, or a `--jobs` value that is not a positive
- * integer (a usage error), and for a DIR that {@link looksSmall} (its pool hashes on the main thread).
+ * archive (`--out`, `*.tar`), shard report merging, or a `--jobs` (`-j`) value that is not a whole
+ * number from 1 to MAX_JOBS (a usage error), and for a DIR that {@link looksSmall} (its pool hashes
+ * on the main thread).
  */
 export function earlyWorkerCount(argv: readonly string[], cores: number = availableParallelism()): number {
   const word = commandWord(argv);
@@ -111,10 +113,12 @@ export function earlyWorkerCount(argv: readonly string[], cores: number = availa
   }
   if (process.env.SNAP_STORE !== undefined && /^s3:\/\//i.test(process.env.SNAP_STORE) && !argv.some((x) => x === '--store' || x.startsWith('--store='))) return 0;
   let jobs = Math.max(1, cores);
-  const i = argv.findIndex((x) => x === '--jobs' || x.startsWith('--jobs='));
+  const i = argv.findIndex((x) => x === '--jobs' || x === '-j' || /^(--jobs=|-j=?)\S/.test(x));
   if (i >= 0) {
-    jobs = Number(argv[i] === '--jobs' ? argv[i + 1] : (argv[i] as string).slice('--jobs='.length));
-    if (!Number.isSafeInteger(jobs) || jobs < 1) return 0;
+    const x = argv[i] as string;
+    jobs = Number(x === '--jobs' || x === '-j' ? argv[i + 1] : x.replace(/^(--jobs=|-j=?)/, ''));
+    // Not a whole number from 1 to MAX_JOBS: a usage error comes, and no worker is needed for it.
+    if (!Number.isSafeInteger(jobs) || jobs < 1 || jobs > MAX_JOBS) return 0;
   }
   const dir = datasetArgument(argv);
   if (dir === undefined) return 1;

@@ -15,6 +15,7 @@ import { keepIdleHashWorkers, takeHashWorkers } from '../../src/io/prestart.js';
 import { datasetArgument, earlyWorkerCount, looksSmall, SEAL_VERIFY_VALUE_OPTIONS } from '../../src/cli/early-workers.js';
 import { sealCommand } from '../../src/cli/commands/seal.js';
 import { verifyCommand } from '../../src/cli/commands/verify.js';
+import { MAX_JOBS } from '../../src/cli/common.js';
 import { makeTree, tempDir } from '../helpers/tree.js';
 
 const sha256 = (s: string | Buffer) => createHash('sha256').update(s).digest('hex');
@@ -250,6 +251,13 @@ describe('which seal and verify runs boot a worker early', () => {
     expect(earlyWorkerCount(['verify', many, '--jobs', '3'], 2)).toBe(3);
     expect(earlyWorkerCount(['verify', many, '--jobs=1'], 8)).toBe(1);
     expect(earlyWorkerCount(['seal', many, '--as', 'a@1', '--key', 'k'], 64)).toBe(64);
+    // -j is --jobs too; past MAX_JOBS (a usage error) none is booted.
+    expect(earlyWorkerCount(['verify', many, '-j', '1'], 8)).toBe(1);
+    expect(earlyWorkerCount(['verify', many, '-j3'], 8)).toBe(3);
+    expect(earlyWorkerCount(['verify', many, '-j=4'], 8)).toBe(4);
+    expect(earlyWorkerCount(['verify', many, '--jobs', String(MAX_JOBS)], 2)).toBe(MAX_JOBS);
+    expect(earlyWorkerCount(['verify', many, '--jobs', String(MAX_JOBS + 1)], 2)).toBe(0);
+    expect(earlyWorkerCount(['verify', many, '-j', '0'], 2)).toBe(0);
     // Three files past the byte budget: three workers at most, however many cores.
     const three = await makeTree({ a: Buffer.alloc(INLINE_MAX_BYTES >> 1), 'd/b': Buffer.alloc(INLINE_MAX_BYTES >> 1), 'd/e/c': 'x' });
     expect(looksSmall(three)).toBe(false);
