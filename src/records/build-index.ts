@@ -585,23 +585,26 @@ export class IndexBuilder {
       });
     }
     const digest = fileHash.digest('hex');
-    const summary = summaryFile ? await this.finishSummary(outPath, summaryFile, tags?.subarray(0, nTags)) : undefined;
+    const summary = summaryFile ? await this.finishSummary(outPath, summaryFile, tags?.subarray(0, nTags), digest) : undefined;
     return { count: this.total, sha256: digest, merkleRoot: toHex(tree.root()), ...(labels ? { labels } : {}), bytes, duplicates, ...(summary ? { summary } : {}) };
   }
 
   /**
    * Finish the summary of the index just written at `indexPath` (§19.10): its chunk lines are in
    * `file` already; add its conflict groups (found from the records' tags as `conflicts.ts` finds
-   * them, reading the index again only when some feature-hash prefix has two labels).
+   * them, reading the index again only when some feature-hash prefix has two labels). That read is
+   * held to `sha256`, the digest of the bytes just written, and to their record count: an index
+   * swapped in meanwhile (whoever can write the store's tmp/ can rename this seal's folder in it)
+   * is OBJECT_CORRUPT, never the source of the conflict groups the summary signs.
    * @returns undefined (the file removed) when the summary would be larger than
    *   {@link MAX_INDEX_SUMMARY_BYTES} or have a line longer than {@link MAX_SUMMARY_LINE_BYTES}
    *   (readers refuse either; diff then reads the whole index)
    * @throws SnapError `IO_ERROR`
    */
-  private async finishSummary(indexPath: string, file: SummaryFile, tags: Float64Array | undefined): Promise<{ path: string; sha256: string } | undefined> {
+  private async finishSummary(indexPath: string, file: SummaryFile, tags: Float64Array | undefined, sha256: string): Promise<{ path: string; sha256: string } | undefined> {
     try {
       const candidates = tags ? candidatePrefixes(tags) : new Set<string>();
-      const groups = candidates.size > 0 ? await conflictGroups(indexPath, { identity: this.opts.identity, labelled: this.opts.labelled, name: this.opts.name }, 'a', candidates) : [];
+      const groups = candidates.size > 0 ? await conflictGroups(indexPath, { identity: this.opts.identity, labelled: this.opts.labelled, name: this.opts.name, sha256, count: this.total }, 'a', candidates) : [];
       // A conflict group of thousands of labels that RFC 8785 escapes (a control character is 6 bytes)
       // makes a line readers refuse: no summary then, as for one too large.
       for (const g of groups) file.line(summaryConflictLine(g));

@@ -6,6 +6,7 @@ import { IndexBuilder } from '../../src/records/build-index.js';
 import { diffIndexFiles } from '../../src/records/diff-index-files.js';
 import { RecordDiffCollector } from '../../src/records/record-report.js';
 import { indexEntryRuns, type IndexExpectation } from '../../src/records/read-index.js';
+import { conflictGroups } from '../../src/records/conflicts.js';
 import { jcs } from '../../src/records/canonical.js';
 import type { IndexEntry } from '../../src/records/index-line.js';
 import { tempDir } from '../helpers/tree.js';
@@ -97,6 +98,9 @@ describe('an index read for a few records (indexEntryRuns with `only`)', () => {
     await expect(collect(indexEntryRuns(path, x, only))).rejects.toMatchObject({ code: 'OBJECT_CORRUPT' });
     await fsp.writeFile(path, lines.filter((_, i) => i !== skipped).join('\n'), 'latin1');
     await expect(collect(indexEntryRuns(path, { ...x, sha256: undefined }, only))).rejects.toMatchObject({ code: 'RECORDS_INDEX_MALFORMED' });
+    // The conflict groups' read is held to the digest and count it is given (a seal gives those of
+    // the index it just wrote): bytes swapped in meanwhile are OBJECT_CORRUPT, not conflict groups.
+    await expect(conflictGroups(path, x, 'a', wanted)).rejects.toMatchObject({ code: 'OBJECT_CORRUPT' });
     // A line that is not an index line at all is parsed, whatever `only` says, and named.
     await fsp.writeFile(path, lines.map((l, i) => (i === skipped ? 'not an index line' : l)).join('\n'), 'latin1');
     await expect(collect(indexEntryRuns(path, { ...x, sha256: undefined }, (line) => !line.startsWith('{"features":"') || only(line)))).rejects.toMatchObject({ code: 'RECORDS_INDEX_MALFORMED', details: { line: skipped + 1 } });
