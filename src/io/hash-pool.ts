@@ -133,7 +133,7 @@ export class HashPool extends WorkerPool<{ id: number }> {
       workerIndex: w,
       // Test hook: an absolute path the worker appends to while reading it (proves FILE_CHANGED is caught).
       mutateForTest: process.env.SNAP_TEST_MUTATE_DURING_READ,
-      // Test hook: `symlink:ABS`, `remove:ABS`, `fifo-after-hash:ABS` or `swap-folder:ABS` (hash-worker.ts, Config.replaceForTest).
+      // Test hook: `symlink:ABS`, `remove:ABS`, `fifo-after-hash:ABS`, `swap-folder:ABS` or `grow:ABS` (hash-worker.ts, Config.replaceForTest).
       replaceForTest: process.env.SNAP_TEST_REPLACE_BEFORE_OPEN,
     });
     // Workers started early for this run (prestart.ts) are used first; else a dataset of a few small

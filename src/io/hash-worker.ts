@@ -64,7 +64,8 @@ export function hashWorkerMain(require: NodeJS.Require, slice: number, fold: typ
      * before verify opens it (a swap between the walk and the read) (a change between the hash and a later
      * read, such as the record reader's); `swap-folder:ABS`: ABS's folder F and the folder `F.swap`
      * trade places just before seal opens ABS, and trade back once it was hashed (a swap that moves no
-     * file's ctime).
+     * file's ctime); `grow:ABS`: ABS grows to 16 MiB (sparse) just before it is opened (past a
+     * main-thread worker's budget after its batch was admitted).
      */
     replaceForTest?: string;
     /**
@@ -84,6 +85,8 @@ export function hashWorkerMain(require: NodeJS.Require, slice: number, fold: typ
   /** A main-thread worker's files and bytes admitted so far, whether it declined (then it declines every later batch), and whether it said `warm`. */
   let inlineFiles = 0;
   let inlineBytes = 0;
+  /** The bytes a main-thread worker has read, as the descriptors it opened say ({@link chargeInline}). */
+  let inlineRead = 0;
   let inlineDone = false;
   let inlineWarm = false;
   const chunk = Buffer.allocUnsafe(CHUNK);
@@ -166,6 +169,22 @@ export function hashWorkerMain(require: NodeJS.Require, slice: number, fold: typ
     code = 'FILE_CHANGED';
   }
   class NotFile extends Changed {}
+  /**
+   * A main-thread worker's file holds more than its budget has left (it grew after the batch was
+   * admitted by an lstat of each path): the whole batch goes to a thread instead, before a byte of
+   * that file is read — hashing it here would keep signals (Ctrl-C, SIGTERM) waiting until it is done.
+   */
+  class Declined extends Error {}
+
+  /**
+   * For a main-thread worker, count `bytes` about to be read (the size its descriptor has now); past
+   * the byte budget, throw {@link Declined}. Nothing for a thread.
+   */
+  function chargeInline(bytes: number): void {
+    if (!inline) return;
+    if (inlineRead + bytes > inline.bytes) throw new Declined();
+    inlineRead += bytes;
+  }
   /** The store is not as snap keeps it (a link where a folder of objects belongs): `STORE_MALFORMED`. */
   class Malformed extends Error {
     code = 'STORE_MALFORMED';
@@ -449,6 +468,7 @@ export function hashWorkerMain(require: NodeJS.Require, slice: number, fold: typ
         id = `${b.dev}:${b.ino}:${b.size}:${b.mtimeNs}:${b.ctimeNs}`;
       }
       const size = before.size;
+      chargeInline(size);
       if (mutateForTest !== undefined && abs === mutateForTest) fs.appendFileSync(abs, 'x');
       let hex: string;
       let got: number;
@@ -566,6 +586,11 @@ export function hashWorkerMain(require: NodeJS.Require, slice: number, fold: typ
       fs.renameSync(into, dir);
       return;
     }
+    if (how === 'grow') {
+      // The file grows to 16 MiB (sparse) after the batch was admitted, before it is opened.
+      if (!after) fs.truncateSync(abs, 16 << 20);
+      return;
+    }
     if ((how === 'fifo-after-hash') !== after) return;
     fs.rmSync(abs, { force: true });
     if (how === 'symlink') fs.symlinkSync('/dev/null', abs);
@@ -612,6 +637,8 @@ export function hashWorkerMain(require: NodeJS.Require, slice: number, fold: typ
     let bytes = 0;
     let written = 0;
     let newObjects = 0;
+    /** A main-thread worker's pending objects made by this batch: removed if it is declined midway (the thread makes and counts them). */
+    const madeHere: string[] = [];
     for (let i = 0; i < n; i++) {
       const rel = rels[i] as string;
       let line: string;
@@ -625,8 +652,13 @@ export function hashWorkerMain(require: NodeJS.Require, slice: number, fold: typ
           r = processFile(rootSlash + rel, extra?.[i] ?? hints?.get(rel) ?? null, ids !== undefined);
           if (replaceForTest !== undefined) replaceForTestAt(rootSlash + rel, true);
         } catch (e) {
+          if (e instanceof Declined) {
+            for (const hex of madeHere) fs.rmSync(pendingPath(hex), { force: true });
+            throw e;
+          }
           return { id: msg.id, error: { index: i, path: rel, ...errorInfo(changedSinceWalk(e, rootSlash + rel)) } };
         }
+        if (inline && r.created) madeHere.push(r.sha256);
         ids?.push(r.id ?? null);
         bytes += r.size;
         if (r.created) newObjects++;
@@ -730,6 +762,7 @@ export function hashWorkerMain(require: NodeJS.Require, slice: number, fold: typ
     const fd = fs.openSync(abs, OPEN_FLAGS);
     try {
       if (expected >= 0 && expected < WHOLE_FILE_MAX) {
+        chargeInline(expected);
         if (whole === null || whole.length < expected + 1) whole = Buffer.allocUnsafe(Math.max(expected + 1, CHUNK));
         let got = 0;
         let n: number;
@@ -750,6 +783,7 @@ export function hashWorkerMain(require: NodeJS.Require, slice: number, fold: typ
       }
       const st = fs.fstatSync(fd);
       if (!st.isFile()) throw new NotFile(`${abs} is no longer a regular file`);
+      chargeInline(st.size);
       const h = createHash('sha256');
       let pos = 0;
       let n: number;
@@ -835,6 +869,7 @@ export function hashWorkerMain(require: NodeJS.Require, slice: number, fold: typ
             bytes += r.size;
             if (r.sha256 !== expSha || r.size !== expSize) problems.push({ index: i, sub: j, path: rel, expSha, expSize, kind: 'modified', sha256: r.sha256, size: r.size });
           } catch (e: any) {
+            if (e instanceof Declined) throw e;
             problems.push({ index: i, sub: j, path: rel, expSha, expSize, ...checkFailure(e) });
           }
         }
@@ -867,6 +902,7 @@ export function hashWorkerMain(require: NodeJS.Require, slice: number, fold: typ
         bytes += r.size;
         if (k === 2 || r.sha256 !== expSha || r.size !== expSize) problems.push({ index: i, kind: 'modified', sha256: r.sha256, size: r.size });
       } catch (e: any) {
+        if (e instanceof Declined) throw e;
         problems.push({ index: i, ...checkFailure(e) });
       }
     }
@@ -963,6 +999,12 @@ export function hashWorkerMain(require: NodeJS.Require, slice: number, fold: typ
         reply.warm = true;
       }
     } catch (e) {
+      if (e instanceof Declined) {
+        // Past the budget while reading (see Declined): this batch and every later one to a thread.
+        inlineDone = true;
+        parentPort.postMessage({ id: msg.id, declined: true, request: msg });
+        return;
+      }
       reply = { id: msg.id, error: { index: -1, path: '', ...errorInfo(e) } };
     }
     if (reply.leaves) parentPort.postMessage(reply, [reply.leaves.buffer]);

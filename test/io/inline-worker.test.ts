@@ -145,6 +145,54 @@ describe('a hashing pool on a few small files', () => {
     }
   });
 
+  it(`hands a batch to a thread when one of its files grows past the budget after it was admitted, before reading that file: the objects it made removed, each kept and counted once`, async () => {
+    const root = await makeTree({ a: 'alpha', b: 'beta', c: 'gamma' });
+    const store = join(await tempDir(), 'store');
+    const objectsDir = join(store, 'objects', 'sha256');
+    const tmpDir = join(store, 'tmp');
+    await fsp.mkdir(objectsDir, { recursive: true });
+    await fsp.mkdir(tmpDir);
+    const before = process.env.SNAP_TEST_REPLACE_BEFORE_OPEN;
+    process.env.SNAP_TEST_REPLACE_BEFORE_OPEN = `grow:${join(root, 'b')}`; // 16 MiB, just before it is opened
+    const pool = new HashPool({ jobs: 1, mode: 'store', root, objectsDir, tmpDir });
+    try {
+      expect(pool.inline).toBe(true);
+      const r = await seal(pool, ['a', 'b', 'c']);
+      expect(pool.started).toBe(1); // the thread read it, not the main thread (which keeps signals waiting while it reads)
+      const grown = await fsp.readFile(join(root, 'b'));
+      expect(grown.length).toBe(16 << 20);
+      expect(r.text).toBe(`{"path":"a","sha256":"${sha256('alpha')}","size":5}\n{"path":"b","sha256":"${sha256(grown)}","size":${16 << 20}}\n{"path":"c","sha256":"${sha256('gamma')}","size":5}\n`);
+      expect(r.newObjects).toBe(3);
+      // 'a' was kept by the main-thread worker before it declined: removed, so the thread's copy is the one kept and counted.
+      expect(await fsp.readdir(join(tmpDir, 'pending-0')).catch(() => [])).toEqual([]);
+      const commits = await pool.broadcast<CommitReply>({ commit: true, hexes: true });
+      expect(commits.reduce((n, c) => n + c.renamed, 0)).toBe(3);
+      expect(commits.reduce((n, c) => n + c.duplicates, 0)).toBe(0);
+      expect(await fsp.readFile(join(objectsDir, sha256('alpha').slice(0, 2), sha256('alpha').slice(2)), 'utf8')).toBe('alpha');
+    } finally {
+      if (before === undefined) delete process.env.SNAP_TEST_REPLACE_BEFORE_OPEN;
+      else process.env.SNAP_TEST_REPLACE_BEFORE_OPEN = before;
+      await pool.close();
+    }
+  });
+
+  it('in verify mode too: a file grown past the budget after its batch was admitted is read by a thread, and reported modified', async () => {
+    const root = await makeTree({ a: 'alpha', b: 'beta' });
+    const before = process.env.SNAP_TEST_REPLACE_BEFORE_OPEN;
+    process.env.SNAP_TEST_REPLACE_BEFORE_OPEN = `grow:${join(root, 'b')}`;
+    const pool = new HashPool({ jobs: 1, mode: 'verify', root });
+    try {
+      const line = (f: string, c: string) => `{"path":"${f}","sha256":"${sha256(c)}","size":${c.length}}`;
+      const r = await pool.submit<CheckReply>({ kinds: [1, 1], lines: [line('a', 'alpha'), line('b', 'beta')], rels: ['a', 'b'] });
+      expect(pool.started).toBe(1);
+      expect(r.problems).toEqual([{ index: 1, kind: 'modified', sha256: sha256(await fsp.readFile(join(root, 'b'))), size: 16 << 20 }]);
+    } finally {
+      if (before === undefined) delete process.env.SNAP_TEST_REPLACE_BEFORE_OPEN;
+      else process.env.SNAP_TEST_REPLACE_BEFORE_OPEN = before;
+      await pool.close();
+    }
+  });
+
   it('refuses a pending folder planted as a link, as a thread does (STORE_MALFORMED), writing nothing through it', async () => {
     const root = await makeTree({ f: 'alpha' });
     const store = join(await tempDir(), 'store');
