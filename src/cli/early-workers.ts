@@ -86,14 +86,6 @@ export function lookAtDataset(dir: string, enough: number): DatasetLook | undefi
 }
 
 /**
- * Whether the folder `dir` is within the main-thread budget ({@link lookAtDataset}): then no worker
- * thread is booted ahead. False when it cannot be read.
- */
-export function looksSmall(dir: string): boolean {
-  return lookAtDataset(dir, 1)?.small ?? false;
-}
-
-/**
  * How many hashing workers to start before anything else, for `seal DIR` and `verify DIR` past the
  * main-thread budget: as many as the pool will use — `--jobs` (default: the cores), no more than the
  * files {@link lookAtDataset} saw (a folder of one large file boots one), at least one. On two cores,
@@ -101,8 +93,8 @@ export function looksSmall(dir: string): boolean {
  * batch finds the first worker busy, some 25 ms later (docs/PERFORMANCE.md, "Thirty-seventh
  * session"). 0 for any other command, for help and version, for a dataset or store in S3, an
  * archive (`--out`, `*.tar`), shard report merging, or a `--jobs` (`-j`) value that is not a whole
- * number from 1 to MAX_JOBS (a usage error), and for a DIR that {@link looksSmall} (its pool hashes
- * on the main thread).
+ * number from 1 to MAX_JOBS (a usage error), and for a DIR {@link lookAtDataset} finds small (its pool
+ * hashes on the main thread).
  */
 export function earlyWorkerCount(argv: readonly string[], cores: number = availableParallelism()): number {
   const word = commandWord(argv);

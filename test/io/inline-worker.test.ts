@@ -12,7 +12,7 @@ import yargsFactory from 'yargs/yargs';
 import { HashPool, type CheckReply, type CommitReply, type SealReply } from '../../src/io/hash-pool.js';
 import { INLINE_MAX_BYTES, INLINE_MAX_FILES, InlineWorker } from '../../src/io/inline-worker.js';
 import { keepIdleHashWorkers, takeHashWorkers } from '../../src/io/prestart.js';
-import { datasetArgument, earlyWorkerCount, looksSmall, SEAL_VERIFY_VALUE_OPTIONS } from '../../src/cli/early-workers.js';
+import { datasetArgument, earlyWorkerCount, lookAtDataset, SEAL_VERIFY_VALUE_OPTIONS } from '../../src/cli/early-workers.js';
 import { sealCommand } from '../../src/cli/commands/seal.js';
 import { verifyCommand } from '../../src/cli/commands/verify.js';
 import { MAX_JOBS } from '../../src/cli/common.js';
@@ -278,7 +278,7 @@ describe('which seal and verify runs boot a worker early', () => {
 
   it('boots none for a folder of a few small files, which is hashed on the main thread', async () => {
     const small = await makeTree({ a: 'alpha', 'd/e/b': 'beta' });
-    expect(looksSmall(small)).toBe(true);
+    expect(lookAtDataset(small, 2)).toEqual({ files: 2, small: true });
     expect(earlyWorkerCount(['seal', small, '--as', 'a@1', '--key', 'k'])).toBe(0);
     expect(earlyWorkerCount(['verify', small, '--jobs', '2'])).toBe(0);
   });
@@ -286,15 +286,16 @@ describe('which seal and verify runs boot a worker early', () => {
   it(`boots one for a folder of one file past ${INLINE_MAX_BYTES >> 20} MiB, or a folder it cannot read`, async () => {
     const many = await manyFiles(INLINE_MAX_FILES + 1);
     const large = await makeTree({ a: Buffer.alloc(INLINE_MAX_BYTES + 1) });
+    expect(lookAtDataset(large, 8)).toEqual({ files: 1, small: false });
     for (const dir of [large, join(many, 'no-such-folder'), join(many, 'f0000')]) {
-      expect(looksSmall(dir), dir).toBe(false);
+      if (dir !== large) expect(lookAtDataset(dir, 8), dir).toBeUndefined();
       expect(earlyWorkerCount(['seal', dir, '--as', 'a@1', '--key', 'k'], 8), dir).toBe(1);
     }
   });
 
   it(`boots as many as --jobs (default: the cores) for more than ${INLINE_MAX_FILES} entries, no more than the files it saw`, async () => {
     const many = await manyFiles(INLINE_MAX_FILES + 1);
-    expect(looksSmall(many)).toBe(false);
+    expect(lookAtDataset(many, 2)).toEqual({ files: INLINE_MAX_FILES + 1, small: false }); // it reads no more than the budget and one
     expect(earlyWorkerCount(['seal', many, '--as', 'a@1', '--key', 'k'], 2)).toBe(2);
     expect(earlyWorkerCount(['verify', many, '--jobs', '3'], 2)).toBe(3);
     expect(earlyWorkerCount(['verify', many, '--jobs=1'], 8)).toBe(1);
@@ -307,8 +308,9 @@ describe('which seal and verify runs boot a worker early', () => {
     expect(earlyWorkerCount(['verify', many, '--jobs', String(MAX_JOBS + 1)], 2)).toBe(0);
     expect(earlyWorkerCount(['verify', many, '-j', '0'], 2)).toBe(0);
     // Three files past the byte budget: three workers at most, however many cores.
-    const three = await makeTree({ a: Buffer.alloc(INLINE_MAX_BYTES >> 1), 'd/b': Buffer.alloc(INLINE_MAX_BYTES >> 1), 'd/e/c': 'x' });
-    expect(looksSmall(three)).toBe(false);
+    const three = await makeTree({ a: Buffer.alloc((INLINE_MAX_BYTES >> 1) + 1), 'd/b': Buffer.alloc(INLINE_MAX_BYTES >> 1), 'd/e/c': 'x' });
+    expect(lookAtDataset(three, 8)).toEqual({ files: 3, small: false });
+    expect(lookAtDataset(three, 2)).toEqual({ files: 2, small: false }); // past the budget at the second file: it stops there with enough files seen
     expect(earlyWorkerCount(['seal', three, '--as', 'a@1', '--key', 'k'], 8)).toBe(3);
     expect(earlyWorkerCount(['seal', three, '--as', 'a@1', '--key', 'k'], 2)).toBe(2);
     // Folders alone past the entry budget: one.
