@@ -953,7 +953,8 @@ export function hashWorkerMain(require: NodeJS.Require, slice: number, fold: typ
    * A main-thread worker's admission of a hashing batch: false (decline it, and every later one) when
    * its files, or the bytes an lstat of each finds, would take the worker past its budget; the pool
    * then sends the batch to a thread. The lstat only judges the cost: what is read is checked as in
-   * any worker (a file grown since is still read whole, and caught if it changes while read).
+   * any worker, and a file grown past the budget since declines the batch before it is read
+   * ({@link chargeInline}).
    */
   function admit(msg: any): boolean {
     if (inlineDone) return false;
@@ -969,13 +970,16 @@ export function hashWorkerMain(require: NodeJS.Require, slice: number, fold: typ
         /* read below, which says what is wrong */
       }
     }
-    if (files > budget.files || bytes > budget.bytes) {
-      inlineDone = true;
-      return false;
-    }
+    if (files > budget.files || bytes > budget.bytes) return false;
     inlineFiles = files;
     inlineBytes = bytes;
     return true;
+  }
+
+  /** A main-thread worker hands `msg` back to the pool for a thread, as it will every later batch. */
+  function decline(msg: any): void {
+    inlineDone = true;
+    parentPort.postMessage({ id: msg.id, declined: true, request: msg });
   }
 
   if (workerData) configure(workerData as Config);
@@ -987,10 +991,7 @@ export function hashWorkerMain(require: NodeJS.Require, slice: number, fold: typ
     let reply: any;
     try {
       const hashing = !msg.commit && msg.list === undefined;
-      if (hashing && inline && !admit(msg)) {
-        parentPort.postMessage({ id: msg.id, declined: true, request: msg });
-        return;
-      }
+      if (hashing && inline && !admit(msg)) return decline(msg);
       reply = msg.commit ? commitPending(msg) : msg.list !== undefined ? list(msg) : mode === 'verify' ? verify(msg) : mode === 'objects' ? objects(msg) : seal(msg);
       // Past half its budget, a main-thread worker asks the pool to boot a thread now, so that one is
       // up by the time it declines.
@@ -999,12 +1000,7 @@ export function hashWorkerMain(require: NodeJS.Require, slice: number, fold: typ
         reply.warm = true;
       }
     } catch (e) {
-      if (e instanceof Declined) {
-        // Past the budget while reading (see Declined): this batch and every later one to a thread.
-        inlineDone = true;
-        parentPort.postMessage({ id: msg.id, declined: true, request: msg });
-        return;
-      }
+      if (e instanceof Declined) return decline(msg); // past the budget while reading
       reply = { id: msg.id, error: { index: -1, path: '', ...errorInfo(e) } };
     }
     if (reply.leaves) parentPort.postMessage(reply, [reply.leaves.buffer]);
