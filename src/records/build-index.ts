@@ -599,7 +599,8 @@ export class IndexBuilder {
    * @returns undefined (the file removed) when the summary would be larger than
    *   {@link MAX_INDEX_SUMMARY_BYTES} or have a line longer than {@link MAX_SUMMARY_LINE_BYTES}
    *   (readers refuse either; diff then reads the whole index)
-   * @throws SnapError `IO_ERROR`
+   * @throws SnapError `IO_ERROR` | `OBJECT_CORRUPT` (the index is no longer the bytes written) |
+   *   `RECORDS_INDEX_MALFORMED` (nor their record count)
    */
   private async finishSummary(indexPath: string, file: SummaryFile, tags: Float64Array | undefined, sha256: string): Promise<{ path: string; sha256: string } | undefined> {
     try {

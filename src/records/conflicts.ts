@@ -12,7 +12,7 @@
  * over the index bytes, and for side B sorts only the tags of the records it did not find unchanged in A.
  */
 import { MAX_LABELS, type RecordIdentity } from '../core/records.js';
-import type { IndexEntry } from './index-line.js';
+import { FEATURES_HEAD, type IndexEntry } from './index-line.js';
 import { indexEntryRuns, type IndexExpectation } from './read-index.js';
 import { keyOf, type ConflictGroup } from './record-report.js';
 import { countOf, newLabelCounts } from './stats.js';
@@ -81,8 +81,6 @@ export function candidatePrefixes(tags: Float64Array): Set<string> {
   return out;
 }
 
-/** How an index line starts: its feature hash comes next (index-line.ts, `serializeIndexLine`). */
-const FEATURES_HEAD = '{"features":"';
 /** Hex digits of a feature-hash prefix (the 40 bits of a conflict tag). */
 const PREFIX_HEX = 10;
 

@@ -36,7 +36,8 @@ export function serializeIndexLine(e: IndexEntry): string {
 
 const HEX64 = /^[0-9a-f]{64}$/;
 const ROW = /^[1-9][0-9]{0,15}$/;
-const HEAD = '{"features":"';
+/** How every index line starts: its feature hash comes next (the conflict groups' read looks there, conflicts.ts). */
+export const FEATURES_HEAD = '{"features":"';
 const MID = '","fingerprint":"';
 const KEY = '","key":';
 const LABEL = ',"label":';
@@ -60,7 +61,7 @@ function bad(why: string): never {
 export function parseIndexLine(line: string, identity: RecordIdentity, labelled: boolean, strict = true): IndexEntry {
   // Structure by position: canonical JSON escapes every '"' inside a string, so the member names
   // below (each starting with an unescaped '"') cannot occur inside a key or label string.
-  if (!line.startsWith(HEAD) || !line.startsWith(MID, 77) || line.charCodeAt(158) !== 0x22 || line.charCodeAt(line.length - 1) !== 0x7d) bad('not an index line');
+  if (!line.startsWith(FEATURES_HEAD) || !line.startsWith(MID, 77) || line.charCodeAt(158) !== 0x22 || line.charCodeAt(line.length - 1) !== 0x7d) bad('not an index line');
   const features = line.slice(13, 77);
   const fingerprint = line.slice(94, 158);
   if (strict && (!HEX64.test(features) || !HEX64.test(fingerprint))) bad('a digest is not 64 lowercase hex');
