@@ -17,8 +17,9 @@
 //   --files K    with --seal-rounds: the table cut into K files (train-000.csv …, each with the header),
 //                and a third seal per round, with the index and --jobs 1 (the files read one after
 //                another), so that the gain of reading several files at once is paired in the same run
-//   --one-thread with --seal-rounds: that third seal (--jobs 1) also for one file, which the default
-//                --jobs reads in pieces on worker threads when it is large (src/records/split-index.ts)
+//   --one-thread with --seal-rounds: that third seal (--jobs 1) also for one file. One file is read on
+//                one thread whatever --jobs is (a split read was tried and not landed: docs/PERFORMANCE.md,
+//                "Fourteenth session"), so today the two seals should agree: a check that --jobs costs nothing
 //   --cli PATH   run another build's dist/cli/main.js (to measure before / after a change)
 //   --columns C  C extra numeric feature columns (default 0: id, x, y, text, label); daff's time grows
 //                with the columns, snap's record diff does not (an index line per record, whatever its width)

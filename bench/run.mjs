@@ -25,8 +25,9 @@
 //                 bench/s3-bench.mjs; ~230 MiB at scale 1); --s3-server ceph uses scripts/s3-ceph.sh instead
 //   --no-scan-cpu skip the per-file CPU of the scan, in one process (bench/scan-cpu.mjs), on the small corpus
 //
-// Targets (SPEC §9): seal --manifest-only and verify <= 1.15 x reference; seal into an empty store
-// <= 1.3 x cp -r; an unchanged second seal <= 1.2 x reference and no new object bytes; RSS < 512 MiB.
+// Targets (SPEC §9): seal --manifest-only and verify <= 1.15 x reference (<= 1.05 on the shards: issue
+// 14); seal into an empty store <= 1.3 x cp -r; an unchanged second seal <= 1.2 x reference and no new
+// object bytes; CPU-seconds <= 1.2 x the reference's; RSS < 512 MiB.
 // The store seal is also shown against `cp -r; sync`: it flushes what it stores (SPEC §7), cp does not.
 import { spawnSync, execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync, readFileSync, openSync, writeSync, closeSync, readdirSync, lstatSync, statfsSync } from 'node:fs';
@@ -292,6 +293,8 @@ rmSync(work, { recursive: true, force: true });
 
 const f = (x) => x.toFixed(2);
 const ok = (x, t) => (x <= t ? 'ok' : 'MISS');
+/** Target ratio of seal --manifest-only and verify for a corpus (issue 14 holds the shards to 1.05). */
+const sealVerifyTarget = (corpus) => (corpus === 'shards' ? 1.05 : 1.15);
 const loadAvg = loadavg().map((x) => x.toFixed(1)).join(' ');
 console.log(`\nsnap bench — ${results.date}, node ${results.node}, ${results.cpus}, ${results.memGiB} GiB, scale ${scale}, ${rounds} rounds, load average at the end ${loadAvg}`);
 console.log('Each ratio: median of the per-pair ratios (each snap run right after a reference run), min–max in brackets.');
@@ -301,13 +304,13 @@ console.log('Wall time:\n');
 console.log('| corpus | reference ms | seal --manifest-only | verify | seal into empty store (× cp -r) | same (× cp -r; sync) | unchanged 2nd seal | 2nd seal new bytes | peak RSS seal / verify |');
 console.log('|---|---|---|---|---|---|---|---|---|');
 for (const r of results.corpora) {
-  console.log(`| ${r.corpus} | ${r.medianMs.reference} | ${spread(r.ratios.sealManifestOnly)} ${ok(r.ratio.sealManifestOnly, 1.15)} | ${spread(r.ratios.verify)} ${ok(r.ratio.verify, 1.15)} | ${spread(r.ratios.sealStore)} ${ok(r.ratio.sealStore, 1.3)} | ${spread(r.ratios.sealStoreSync)} | ${spread(r.ratios.sealAgain)} ${ok(r.ratio.sealAgain, 1.2)} | ${r.secondSealNewObjectBytes} | ${r.peakRssMiB.seal} / ${r.peakRssMiB.verify} MiB |`);
+  console.log(`| ${r.corpus} | ${r.medianMs.reference} | ${spread(r.ratios.sealManifestOnly)} ${ok(r.ratio.sealManifestOnly, sealVerifyTarget(r.corpus))} | ${spread(r.ratios.verify)} ${ok(r.ratio.verify, sealVerifyTarget(r.corpus))} | ${spread(r.ratios.sealStore)} ${ok(r.ratio.sealStore, 1.3)} | ${spread(r.ratios.sealStoreSync)} | ${spread(r.ratios.sealAgain)} ${ok(r.ratio.sealAgain, 1.2)} | ${r.secondSealNewObjectBytes} | ${r.peakRssMiB.seal} / ${r.peakRssMiB.verify} MiB |`);
 }
 console.log('\nCPU-seconds (user + system, whole process tree), same runs:\n');
 console.log('| corpus | reference CPU-s | seal --manifest-only | verify | unchanged 2nd seal |');
 console.log('|---|---|---|---|---|');
 for (const r of results.corpora) {
-  console.log(`| ${r.corpus} | ${(r.medianCpuMs.reference / 1000).toFixed(2)} | ${spread(r.cpuRatios.sealManifestOnly)} ${ok(r.cpuRatio.sealManifestOnly, 1.2)} | ${spread(r.cpuRatios.verify)} ${ok(r.cpuRatio.verify, 1.2)} | ${spread(r.cpuRatios.sealAgain)} |`);
+  console.log(`| ${r.corpus} | ${(r.medianCpuMs.reference / 1000).toFixed(2)} | ${spread(r.cpuRatios.sealManifestOnly)} ${ok(r.cpuRatio.sealManifestOnly, 1.2)} | ${spread(r.cpuRatios.verify)} ${ok(r.cpuRatio.verify, 1.2)} | ${spread(r.cpuRatios.sealAgain)} ${ok(r.cpuRatio.sealAgain, 1.2)} |`);
 }
 if (results.scanCpu) {
   const s = results.scanCpu;
