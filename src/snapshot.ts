@@ -74,7 +74,8 @@ function expectedName(loc: SnapshotLocation): { name: string; version: string } 
  * A bad or untrusted signature, a malformed envelope, an invalid statement or a statement.json that
  * differs from the signed payload are results (`ok: false` with `failure`), not errors; so is a
  * snapshot that breaks a rule of `rules` (trust/rules.ts: `SNAPSHOT_REVOKED`, `REVOCATION_MALFORMED`,
- * `POLICY_NOT_SATISFIED`, `SNAPSHOT_TOO_OLD`, `SNAPSHOT_EXPIRED`). With `rules.policy`, the policy's
+ * `POLICY_NOT_SATISFIED`, `SNAPSHOT_TOO_OLD`, `SNAPSHOT_EXPIRED`, and `SNAPSHOT_ROLLBACK` from
+ * `rules.versionSeen`: a version this machine trusted in the store as another snapshot). With `rules.policy`, the policy's
  * keys are trusted besides `trusted` (see trust/signatures.ts).
  * @throws SnapError `NOT_FOUND` | `IO_ERROR` when the snapshot's files cannot be read (exit 3)
  */
@@ -153,6 +154,8 @@ export async function checkTrust(loc: SnapshotLocation, trusted: readonly Truste
   const withPolicy = policy ? { policy } : {};
   const expired = expiryFailure(statement, now);
   if (expired) return { ok: false, snapshot, signers, statement, failure: expired, ...revocations, ...withPolicy, manifestPath };
+  const replaced = rules.versionSeen?.(loc, snapshot, statement);
+  if (replaced) return { ok: false, snapshot, signers, statement, failure: replaced, ...revocations, ...withPolicy, manifestPath };
   return { ok: true, snapshot, signers, statement, ...revocations, ...withPolicy, manifestPath };
 }
 

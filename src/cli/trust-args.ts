@@ -14,19 +14,24 @@ import { usableKeys } from '../core/policy.js';
 import type { TrustRules } from '../trust/rules.js';
 import { readRevocationFile, rememberRevocations, revocationSource, type RememberedRevocations, type RevocationDoc } from '../trust/revocations.js';
 import { establishPolicy, readPolicyFile, rememberPolicy, type VerifiedPolicy } from '../trust/policy-trust.js';
-import { STATE_FILE, readState, stateDir, updateState } from '../trust/state.js';
-import { noteThresholdAboveKeys, trustedKeys, wholeNumberOption, MAX_THRESHOLD, type Args, type CliIo } from './common.js';
+import { STATE_FILE, readState, stateDir, updateState, type TrustedState } from '../trust/state.js';
+import { replacedVersion, trustDomain } from '../trust/latest.js';
+import type { RuleFailure } from '../trust/rules.js';
+import type { SnapshotLocation } from '../io/store.js';
+import type { Statement } from '../core/statement.js';
+import { storeIdentities } from './store-identity.js';
+import { isInside, noteThresholdAboveKeys, trustedKeys, wholeNumberOption, MAX_THRESHOLD, type Args, type CliIo } from './common.js';
 
 /** `--state-dir DIR`: the trusted state folder, as every command that reads the state takes it. */
 export const STATE_DIR_OPTION = { type: 'string', requiresArg: true, describe: 'folder of the trusted state (default: $SNAP_STATE_DIR, else $XDG_STATE_HOME/snap, else ~/.local/state/snap)' } as const;
 
 /**
  * `--state-dir` for the commands that judge trust with `--pubkey` keys only (`diff`, `check`,
- * `bom`, `attest`): the kept revocations it names are read only with keys.
+ * `bom`, `attest`, `sign`): the kept revocations and recorded versions it names are read only with keys.
  * @throws SnapError `USAGE` when it is given without `--pubkey`
  */
 export function stateDirNeedsPubkey(a: Args): void {
-  if (a['state-dir'] !== undefined && a.pubkey === undefined) throw new SnapError('USAGE', '--state-dir names the trusted state whose kept revocations are judged with the --pubkey keys: give --pubkey too');
+  if (a['state-dir'] !== undefined && a.pubkey === undefined) throw new SnapError('USAGE', '--state-dir names the trusted state whose records (kept revocations, versions verified) are judged with the --pubkey keys: give --pubkey too');
 }
 
 /** The flags {@link trustOptions} declares: what a command that checks no signature (`report --drill`, `verify --merge`) refuses. */
@@ -67,10 +72,12 @@ export interface TrustSetup {
  * Read the trust flags: `--pubkey` keys, `--threshold`, the policy (established against `--root`
  * and the trusted state, which then remembers it), and the revocations.
  * @param opts.remember false: leave the trusted state as it is (a drill writes nothing; default true)
+ * @param opts.versionSeen false: leave out the rule {@link versionSeenRule} (verify judges it itself,
+ *   under the state's lock, as it records the snapshot; default true)
  * @throws SnapError `USAGE` (neither --pubkey nor --policy; a bad --threshold) | the codes of
  *   reading keys, policies (`POLICY_*`), the state (`STATE_MALFORMED`) and revocation files
  */
-export async function trustSetup(a: Args, io: CliIo, storeRoot: string, now = new Date(), opts: { remember?: boolean } = {}): Promise<TrustSetup> {
+export async function trustSetup(a: Args, io: CliIo, storeRoot: string, now = new Date(), opts: { remember?: boolean; versionSeen?: boolean } = {}): Promise<TrustSetup> {
   const threshold = (a.threshold as number | undefined) ?? 1;
   if (!Number.isSafeInteger(threshold) || threshold < 1) throw new SnapError('USAGE', `--threshold must be a whole number of at least 1, got ${String(a.threshold)}`);
   const pubkeys = (a.pubkey as string[] | undefined) ?? [];
@@ -104,7 +111,8 @@ export async function trustSetup(a: Args, io: CliIo, storeRoot: string, now = ne
   for (const f of (a.revocations as string[] | undefined) ?? []) files.push(await readRevocationFile(resolve(io.cwd, f)));
   const revokers = [...trusted, ...(policy ? usableKeys(policy.policy, now).filter((k) => !trusted.some((t) => t.keyid === k.keyid)) : [])];
   const remembered = await rememberedRevocations(dir, a, io);
-  const rules: TrustRules = { now, revocations: revocationSource(isStore(storeRoot) ? storeRoot : undefined, files, remembered, remembered.counted), revokers, ...(policy ? { policy } : {}) };
+  const versionSeen = opts.versionSeen === false ? undefined : await versionSeenRule(remembered.state, trustDomain(trusted, threshold, policy), storeRoot, io);
+  const rules: TrustRules = { now, revocations: revocationSource(isStore(storeRoot) ? storeRoot : undefined, files, remembered, remembered.counted), revokers, ...(policy ? { policy } : {}), ...(versionSeen ? { versionSeen } : {}) };
   const keepRevocations = opts.remember === false ? async () => {} : remembered.keep;
   return { trusted, threshold, rules, ...(policy ? { policy } : {}), stateDir: dir, keepRevocations };
 }
@@ -118,13 +126,50 @@ export async function trustSetup(a: Args, io: CliIo, storeRoot: string, now = ne
  * @returns the rules, and `keep()` to call once the checks are done (keeps the revocations that counted)
  * @throws SnapError `STATE_MALFORMED`
  */
-export async function pubkeyTrustRules(a: Args, io: CliIo, storeRoot: string, now = new Date()): Promise<{ rules: TrustRules; keep(): Promise<void> }> {
+export async function pubkeyTrustRules(a: Args, io: CliIo, storeRoot: string, trusted: readonly TrustedKey[], now = new Date()): Promise<{ rules: TrustRules; keep(): Promise<void> }> {
   const remembered = await rememberedRevocations(stateDir(a['state-dir'] as string | undefined, io.env, io.cwd), a, io);
-  return { rules: { now, revocations: revocationSource(isStore(storeRoot) ? storeRoot : undefined, [], remembered, remembered.counted) }, keep: remembered.keep };
+  // The commands' --pubkey keys, one signature of them: verify's trust domain with the same keys and its default threshold.
+  const versionSeen = await versionSeenRule(remembered.state, trustDomain(trusted, 1, undefined), storeRoot, io);
+  return { rules: { now, revocations: revocationSource(isStore(storeRoot) ? storeRoot : undefined, [], remembered, remembered.counted), ...(versionSeen ? { versionSeen } : {}) }, keep: remembered.keep };
+}
+
+/**
+ * {@link versionSeenRule} for a command that reads the trusted state for nothing else (`sign
+ * --pubkey`): the state of `--state-dir` (else the default folder) judged with `trusted`, one
+ * signature of them. A state this user cannot read is not fatal (a note, unless `--quiet`: what this
+ * machine recorded is not applied); one that does not parse stops the run.
+ * @throws SnapError `STATE_MALFORMED`
+ */
+export async function versionSeenOfKeys(a: Args, io: CliIo, storeRoot: string, trusted: readonly TrustedKey[]): ReturnType<typeof versionSeenRule> {
+  const dir = stateDir(a['state-dir'] as string | undefined, io.env, io.cwd);
+  const state = await readState(dir).catch((e: unknown) => {
+    if (!isSnapError(e, 'IO_ERROR')) throw e;
+    if (!a.quiet) io.stderr.write(`note: ${escapeMessage(e.message)}: the versions this machine has trusted are not applied in this run\n`);
+    return undefined;
+  });
+  return versionSeenRule(state, trustDomain(trusted, 1, undefined), storeRoot, io);
+}
+
+/**
+ * The rule `TrustRules.versionSeen` from the trusted state as read (FORMAT.md §17, "The same
+ * version, another snapshot"): a snapshot found inside the store `storeRoot` whose NAME@VERSION this
+ * machine trusted there, in trust domain `domain`, as another snapshot is refused with
+ * `SNAPSHOT_ROLLBACK` — as verify refuses it, so that restore, import, drill, report, and attest,
+ * diff, check, bom and sign with --pubkey do not take the other store's copy that verify refuses. A snapshot found elsewhere (an
+ * archive's spool folder, a snapshot folder given by path) says nothing of any store, as in verify.
+ * Only `verify` records what it trusted; these commands only judge.
+ * @returns the rule, or undefined when the state could not be read or records nothing
+ */
+export async function versionSeenRule(state: TrustedState | undefined, domain: string, storeRoot: string, io: Pick<CliIo, 'givenStore'>): Promise<((loc: SnapshotLocation, snapshot: string, statement: Statement) => RuleFailure | undefined) | undefined> {
+  if (!state || (Object.keys(state.latest).length === 0 && Object.keys(state.latestByStore ?? {}).length === 0)) return undefined;
+  const stores = await storeIdentities(storeRoot, io);
+  return (loc, snapshot, statement) => (loc.dir !== '' && isInside(loc.dir, storeRoot) ? replacedVersion(state, domain, snapshot, statement, stores) : undefined);
 }
 
 /** The revocations this machine's trusted state kept, and how to keep those that count in a run. */
 export interface MachineRevocations extends RememberedRevocations {
+  /** The trusted state as read (absent: it could not be read), for the other rules it keeps ({@link versionSeenRule}). */
+  state?: TrustedState;
   /** Give to `revocationSource`: told of each revocation that counted. */
   counted(doc: RevocationDoc): void;
   /** Keep in the trusted state every revocation that counted so far (a note on stderr, unless `--quiet`, if it cannot be written). */
@@ -148,6 +193,7 @@ export async function rememberedRevocations(dir: string, a: Args, io: CliIo): Pr
   });
   const seen: RevocationDoc[] = [];
   return {
+    ...(state ? { state } : {}),
     bySnapshot: state?.revocations ?? {},
     source: join(dir, STATE_FILE),
     counted: (doc) => seen.push(doc),

@@ -11,7 +11,8 @@
  */
 import { existsSync, promises as fsp } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { SnapError } from '../core/errors.js';
+import { SnapError, type SnapErrorCode } from '../core/errors.js';
+import type { TrustRules } from './rules.js';
 import { MAX_SIGNATURES, addSignatures, maxSignaturesOver, parseEnvelope, serializeEnvelope, verifyEnvelope, type Envelope, type TrustedKey } from '../core/envelope.js';
 import { nameMismatch, parseStatement, snapshotId, statementRef, type Statement } from '../core/statement.js';
 import { bytesEqual, fromBase64 } from '../core/encoding.js';
@@ -66,7 +67,7 @@ interface Checked {
  *   `INTEGRITY_FAILURE` (statement.json is not the payload; the manifest does not match) |
  *   `SNAPSHOT_NAME_MISMATCH` | `MANIFEST_*` / `PATH_*` | `NOT_FOUND` | `IO_ERROR`
  */
-async function checkBeforeSigning(loc: SnapshotLocation, expected?: readonly TrustedKey[]): Promise<Checked> {
+async function checkBeforeSigning(loc: SnapshotLocation, expected?: readonly TrustedKey[], versionSeen?: TrustRules['versionSeen']): Promise<Checked> {
   const statementBytes = await readBounded(join(loc.dir, STATEMENT_FILE), MAX_STATEMENT_BYTES);
   const envelope = parseEnvelope(await readBounded(join(loc.dir, ENVELOPE_FILE), MAX_ENVELOPE_BYTES));
   const payload = fromBase64(envelope.payload);
@@ -83,6 +84,11 @@ async function checkBeforeSigning(loc: SnapshotLocation, expected?: readonly Tru
     // whoever can write there (signed by a key of their own) must not collect their signature.
     throw new SnapError('SIGNATURE_INVALID', `${loc.ref} carries no valid signature by a --pubkey key (it was not made by whom you expected, or was replaced in the store); nothing was signed`, { ref: loc.ref });
   }
+  // A version this machine trusted in the store as another snapshot (FORMAT.md §17): another store's
+  // copy signed by the same producer, put in the genuine one's place, must not collect a reviewer's
+  // signature (with it, a threshold of two would pass it everywhere).
+  const replaced = versionSeen?.(loc, snapshotId(payload), statement);
+  if (replaced) throw new SnapError(replaced.code as SnapErrorCode, `${loc.ref}: ${replaced.message}; nothing was signed`, { ref: loc.ref });
   const failure = await checkManifestAgainst(join(loc.dir, MANIFEST_FILE), statement.predicate, 'snapshot');
   if (failure) throw new SnapError('INTEGRITY_FAILURE', `${loc.ref}: ${failure.message}; nothing was signed`, { ref: loc.ref });
   return { statement, snapshot: snapshotId(payload), envelope };
@@ -142,10 +148,12 @@ export async function storeHoldingFolder(dir: string): Promise<string | undefine
  * @param storeRoot the store the snapshot is in (locked); when undefined, the store whose
  *   `snapshots/NAME/VERSION` the folder is ({@link storeHoldingFolder}), else the folder's own lock
  * @param expected `sign --pubkey`: nothing is signed unless one of these keys already signed it (`SIGNATURE_INVALID`)
+ * @param versionSeen the trusted state's rule (trust/rules.ts): nothing is signed when it refuses the
+ *   snapshot (`SNAPSHOT_ROLLBACK`: a NAME@VERSION this machine trusted in the store as another snapshot)
  * @throws SnapError the codes of {@link checkBeforeSigning}, `SIGNATURE_LIMIT`, `STORE_LOCKED`,
  *   `IO_ERROR`, `DISK_FULL`
  */
-export async function cosignSnapshot(loc: SnapshotLocation, keys: readonly PrivateKey[], storeRoot?: string, expected?: readonly TrustedKey[]): Promise<CosignResult> {
+export async function cosignSnapshot(loc: SnapshotLocation, keys: readonly PrivateKey[], storeRoot?: string, expected?: readonly TrustedKey[], versionSeen?: TrustRules['versionSeen']): Promise<CosignResult> {
   // A store's snapshot named by its folder path (from another working folder, through a symbolic
   // link, with --store naming another store) is still that store's: its signers must all take the
   // store's lock, or one holding the folder's lock and one the store's would drop each other's signature.
@@ -157,7 +165,7 @@ export async function cosignSnapshot(loc: SnapshotLocation, keys: readonly Priva
       ? await lockStore(await openStore(root))
       : { release: await acquireLockFile(folderLockPath(loc.dir), `the snapshot folder ${loc.dir}`, ARCHIVE_LOCK_WAIT_MS, { interruptible: true }) };
   try {
-    const c = await checkBeforeSigning(loc, expected);
+    const c = await checkBeforeSigning(loc, expected, versionSeen);
     const { envelope, added, alreadySigned } = cosignEnvelope(c, keys);
     const result = { ref: statementRef(c.statement), snapshot: c.snapshot, added, alreadySigned, signatures: envelope.signatures.length, changed: added.length > 0 };
     if (!result.changed) return result;

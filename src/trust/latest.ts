@@ -135,6 +135,25 @@ export function sameVersionOtherSnapshot(seen: LatestMemory | undefined, snapsho
   };
 }
 
+/** A snapshot refused because this machine trusted its version as another snapshot (`SNAPSHOT_ROLLBACK`). */
+export type RollbackFailure = NonNullable<ReturnType<typeof sameVersionOtherSnapshot>>;
+
+/**
+ * The failure of a trusted snapshot of a version this machine remembers as another snapshot in the
+ * same trust domain, recorded from this store (`stores`: the names the store goes by,
+ * cli/store-identity.ts `storeIdentities`; {@link recordedFor}, {@link sameVersionOtherSnapshot}),
+ * or undefined. A state that cannot be read (undefined) remembers nothing. FORMAT.md §17.
+ * @param snapshot the snapshot id (SHA-256 of the signed statement, `sha256:…`)
+ * @param statement its signed statement
+ */
+export function replacedVersion(state: TrustedState | undefined, domain: string, snapshot: string, statement: Statement, stores: readonly string[]): RollbackFailure | undefined {
+  for (const seen of recordedFor(state, domain, statement.predicate.dataset, stores).own) {
+    const failure = sameVersionOtherSnapshot(seen, snapshot, statement, seen.store);
+    if (failure) return failure;
+  }
+  return undefined;
+}
+
 /** What this machine recorded of a dataset in a trust domain, as a store is held to it ({@link recordedFor}). */
 export interface Recorded {
   /**

@@ -1,11 +1,13 @@
 /**
  * The rules a snapshot must still meet once its signatures check out: it has not been revoked by a
  * key trusted to revoke, it satisfies the trust policy when there is one (trust/signatures.ts), and
- * it has not expired (`predicate.expiresAt`). Every command that
- * establishes trust (verify, restore, import, verify of an archive) applies them the same way,
- * through `checkTrust`.
+ * it has not expired (`predicate.expiresAt`), and it is not another snapshot of a NAME@VERSION this
+ * machine trusted in the same store (`versionSeen`). Every command that establishes trust (verify,
+ * restore, import, verify of an archive, and diff, check, bom, attest with --pubkey) applies them
+ * the same way, through `checkTrust`.
  */
 import type { TrustedKey } from '../core/envelope.js';
+import type { SnapshotLocation } from '../io/store.js';
 import type { Statement } from '../core/statement.js';
 import { expiredKeysValidAt, usableKeys } from '../core/policy.js';
 import type { VerifiedPolicy } from './policy-trust.js';
@@ -23,6 +25,15 @@ export interface TrustRules {
   keyNames?: ReadonlyMap<string, string>;
   /** A verified trust policy (trust/policy-trust.ts): its keys, roles and rules decide besides the trusted keys. */
   policy?: VerifiedPolicy;
+  /**
+   * What this machine remembers of the versions it trusted in a store (FORMAT.md §17, "The same
+   * version, another snapshot"): asked last, once every other rule passed, with where the snapshot
+   * was found, its id and its signed statement; returns `SNAPSHOT_ROLLBACK` for a NAME@VERSION this
+   * machine trusted there as another snapshot (the store's folder replaced by another store's copy
+   * signed by the same keys), else undefined. The CLI sets it from the trusted state
+   * (cli/trust-args.ts `versionSeenRule`); without it nothing is remembered.
+   */
+  versionSeen?: (loc: SnapshotLocation, snapshot: string, statement: Statement) => RuleFailure | undefined;
 }
 
 /** A rule the snapshot breaks: a stable code and what to tell the user. */

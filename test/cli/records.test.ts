@@ -584,7 +584,8 @@ describe('record command-line usage', () => {
     expect(r.json.breaches).toEqual([expect.objectContaining({ set: '*', rule: 'trust', value: 'untrusted' })]);
     const h = await snap(['check', data, '--against', 'plain@v1', '--pubkey', stranger.pub, '--store', store]);
     expect(h.code).toBe(1);
-    expect(h.stdout).toMatch(/FAIL .*plain@v1 is not signed by a trusted key/s);
+    // The breach says why the trust check refused A, with its code.
+    expect(h.stdout).toMatch(/FAIL .*plain@v1 is not trusted by the --pubkey keys: no signature verifies under a trusted key.*\[SIGNATURE_INVALID\]/s);
     expect(h.stdout).toContain('no record sets to compare');
   });
 

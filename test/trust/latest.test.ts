@@ -184,6 +184,57 @@ describe('verify --against NAME@latest', () => {
     });
   }
 
+  it('makes restore, attest, diff, check, bom and sign --pubkey refuse the replaced ds@v2 as verify does (SNAPSHOT_ROLLBACK; restore wrote it, exit 0), pass ds@v1 beside it, and a machine that never saw ds@v2 cannot tell', async () => {
+    const t = await twoVersions();
+    const { otherData } = await replaceSeenV2(t);
+    // The other store's objects too: only the trusted state can tell its ds@v2 from the genuine one.
+    await fsp.cp(join(t.work, 'other-store', 'objects'), join(t.store, 'objects'), { recursive: true, force: false });
+    const on = (args: string[], env = t.env) => snapJson([...args, '--store', t.store], { env, cwd: t.work });
+    const rollback = `this machine has trusted ds@v2 as ${t.v2}`;
+
+    const restored = await on(['restore', 'ds@v2', join(t.work, 'restored'), '--pubkey', keys.pub]);
+    expect(restored.code, restored.stdout).toBe(1);
+    expect(restored.json.error.code).toBe('SNAPSHOT_ROLLBACK');
+    expect(restored.json.error.message).toContain(rollback);
+    await expect(fsp.access(join(t.work, 'restored'))).rejects.toThrow(); // nothing written
+
+    await fsp.writeFile(join(t.work, 'model.bin'), 'weights');
+    const attested = await on(['attest', 'model.bin', '--data', 'ds@v2', '--pubkey', keys.pub, '--key', keys.key, '--as', 'm@1']);
+    expect(attested.code, attested.stdout).toBe(1);
+    expect(attested.json.error.code).toBe('SNAPSHOT_ROLLBACK');
+
+    const diffed = await on(['diff', 'ds@v2', otherData, '--pubkey', keys.pub]);
+    expect(diffed.code, diffed.stdout).toBe(1); // identical to the folder, and still refused
+    expect(diffed.json.a).toMatchObject({ trusted: false, failure: { code: 'SNAPSHOT_ROLLBACK' } });
+
+    const checked = await on(['check', otherData, '--against', 'ds@v2', '--pubkey', keys.pub]); // no record sets: an untrusted A fails the gate still
+    expect(checked.code, checked.stdout).toBe(1);
+    expect(checked.json.breaches[0]).toMatchObject({ rule: 'trust', value: 'untrusted' });
+    expect(checked.json.breaches[0].message).toContain('[SNAPSHOT_ROLLBACK]');
+
+    const bom = await on(['bom', 'ds@v2', '--pubkey', keys.pub]);
+    expect(bom.code, bom.stdout).toBe(1);
+    expect(bom.json).toMatchObject({ ok: false, failure: { code: 'SNAPSHOT_ROLLBACK' } });
+
+    // A reviewer's co-signature would make it pass a threshold of two everywhere: not added.
+    const envelope = join(t.store, 'snapshots', 'ds', 'v2', 'envelope.json');
+    const before = await fsp.readFile(envelope);
+    const signed = await on(['sign', 'ds@v2', '--key', mallory.key, '--pubkey', keys.pub]);
+    expect(signed.code, signed.stdout).toBe(1);
+    expect(signed.json.error.code).toBe('SNAPSHOT_ROLLBACK');
+    expect(await fsp.readFile(envelope)).toEqual(before);
+
+    // Beside it, ds@v1 (not replaced) restores and is co-signed under the same state.
+    const v1 = await on(['restore', 'ds@v1', join(t.work, 'v1'), '--pubkey', keys.pub]);
+    expect(v1.code, v1.stdout).toBe(0);
+    const v1Signed = await on(['sign', 'ds@v1', '--key', mallory.key, '--pubkey', keys.pub]);
+    expect(v1Signed.code, v1Signed.stdout).toBe(0);
+    // A machine that never saw the genuine ds@v2 cannot tell (FORMAT.md §17): restore takes it.
+    const fresh = await on(['restore', 'ds@v2', join(t.work, 'fresh-restore'), '--pubkey', keys.pub], { SNAP_STATE_DIR: join(t.work, 'fresh') });
+    expect(fresh.code, fresh.stdout).toBe(0);
+    expect(await fsp.readFile(join(t.work, 'fresh-restore', 'unreviewed.txt'), 'utf8')).toBe('poison\n');
+  });
+
   it("refuses the replaced ds@v2 while another run holds the trusted state's lock (exit 1, SNAPSHOT_ROLLBACK): the state is not updated, and still judged", async () => {
     const t = await twoVersions();
     const { otherData } = await replaceSeenV2(t);

@@ -63,7 +63,7 @@ async function cmdAttest(a: Args, io: CliIo): Promise<number> {
   // machine kept — and expiry) before the key vouches for it; one that fails stops the attestation.
   const pubs = list(a.pubkey);
   const keys = pubs.length > 0 ? await trustedKeys(pubs, io.cwd) : undefined;
-  const judged = keys ? await pubkeyTrustRules(a, io, storeRoot) : undefined;
+  const judged = keys ? await pubkeyTrustRules(a, io, storeRoot, keys) : undefined;
   const check = keys && judged ? (loc: Parameters<typeof checkTrust>[0]) => checkTrust(loc, keys, 1, judged.rules) : undefined;
   let r: Awaited<ReturnType<typeof attestModel>>;
   try {

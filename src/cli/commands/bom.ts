@@ -117,7 +117,7 @@ async function cmdBom(a: Args, io: CliIo): Promise<number> {
   // key revoked (the store's revocations, and those this machine's trusted state kept: a store that
   // deletes a revocation once seen here cannot get the snapshot described as verified), is not
   // described as verified. Without keys nothing is judged, and the state is not read.
-  const judged = keys ? await pubkeyTrustRules(a, io, storeRoot) : undefined;
+  const judged = keys ? await pubkeyTrustRules(a, io, storeRoot, keys) : undefined;
   const rules: TrustRules = judged?.rules ?? {};
   let bom: Record<string, unknown> | Untrusted;
   if (model !== undefined) {

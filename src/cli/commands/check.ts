@@ -160,7 +160,7 @@ async function cmdCheck(a: Args, io: CliIo): Promise<number> {
     const thresholdsOf = (ca: RecordConfig | undefined, cb: RecordConfig | undefined): Thresholds =>
       mergeThresholds(strictestThresholds(mergeThresholds(DEFAULT_THRESHOLDS, ca?.check), mergeThresholds(DEFAULT_THRESHOLDS, cb?.check)), fromFlags);
     // With keys, A is judged as verify judges it: revoked (the store's revocations, or those this machine kept) or expired, it is no trusted baseline.
-    const judged = trusted ? await pubkeyTrustRules(a, io, store) : undefined;
+    const judged = trusted ? await pubkeyTrustRules(a, io, store, trusted) : undefined;
     // A snapshot's signed rules take part in choosing the sets (a record file they match is compared
     // even where B did not index it); a folder's own snap.json is read by diff itself.
     const ofEntries = snapshotRecordConfigsOf(ia, ib, store, held, 'check');
@@ -224,7 +224,11 @@ async function cmdCheck(a: Args, io: CliIo): Promise<number> {
       f.data = await cardIsData(ia, ib, entryOf('a'), entryOf('b'), store);
     }
     breaches.push(...unindexedBreaches(unindexed, thresholds.maxUnindexedFiles));
-    if (untrusted) breaches.unshift({ set: '*', rule: 'trust', value: 'untrusted', message: `${String(a.against)} is not signed by a trusted key (--pubkey)` });
+    if (untrusted) {
+      // Why A is untrusted, when the trust check said (revoked, expired, a version this machine trusted as another snapshot): not only "unsigned".
+      const why = 'failure' in r.a ? r.a.failure : undefined;
+      breaches.unshift({ set: '*', rule: 'trust', value: 'untrusted', message: why ? `${String(a.against)} is not trusted by the --pubkey keys: ${why.message} [${why.code}]` : `${String(a.against)} is not signed by a trusted key (--pubkey)` });
+    }
     const ok = breaches.length === 0;
     if (a.json) {
       jsonOut(io, { ok, a: r.a, b: r.b, thresholds, breaches, files: r.summary, unindexedFiles: unindexed, records: r.records });

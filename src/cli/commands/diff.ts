@@ -128,7 +128,7 @@ async function cmdDiff(a: Args, io: CliIo): Promise<number> {
     const ib = await diffInput(String(a.b), io, store, held);
     const trusted = a.pubkey ? await trustedKeys(a.pubkey as string[], io.cwd) : undefined;
     // With keys, each snapshot side is judged as verify judges it: revoked (the store's revocations, or those this machine kept) or expired, it is untrusted.
-    const judged = trusted ? await pubkeyTrustRules(a, io, store) : undefined;
+    const judged = trusted ? await pubkeyTrustRules(a, io, store, trusted) : undefined;
     // A snapshot's signed rules take part in choosing the record sets, as in check: a record file
     // they match that the other side left unindexed is listed as unavailable, not passed over.
     const records = a['no-records'] !== true;

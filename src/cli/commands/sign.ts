@@ -11,10 +11,12 @@ import { plural, shortId, shortKeyid } from '../format.js';
 import { isArchiveFile } from '../snapshot-ref.js';
 import { jsonOut, locate, signingKeys, trustedKeys, audit, auditErrors, type Args, type CliIo, type CommandSpec, commonFlags, withExamples } from '../common.js';
 import { escapeForTerminal as shown } from '../../core/display.js';
+import { STATE_DIR_OPTION, stateDirNeedsPubkey, versionSeenOfKeys } from '../trust-args.js';
 
 async function cmdSign(a: Args, io: CliIo): Promise<number> {
   const store = storePath(a.store, io.env, io.cwd);
   const refText = String(a.ref);
+  stateDirNeedsPubkey(a);
   const keys = await signingKeys(io, a);
   // --pubkey: whose signature must already be there (the producer the co-signer vouches after).
   const expected = a.pubkey ? await trustedKeys(a.pubkey as string[], io.cwd) : undefined;
@@ -26,7 +28,9 @@ async function cmdSign(a: Args, io: CliIo): Promise<number> {
   } else {
     const loc = await locate(refText, io, store);
     const inStore = loc.name !== undefined || loc.dir.startsWith(store + sep);
-    r = await cosignSnapshot(loc, keys, inStore ? store : undefined, expected);
+    // With --pubkey, a version this machine trusted in the store as another snapshot is refused, as verify refuses it.
+    const versionSeen = expected ? await versionSeenOfKeys(a, io, store, expected) : undefined;
+    r = await cosignSnapshot(loc, keys, inStore ? store : undefined, expected, versionSeen);
   }
   // As revoke: without --pubkey the signature vouches for whatever the store (or file) held under that name.
   if (!expected && r.added.length > 0 && !a.quiet) {
@@ -61,7 +65,8 @@ export const signCommand: CommandSpec = {
       .positional('ref', { type: 'string', describe: 'NAME@VERSION, snapshot id, snapshot folder, or an archive FILE.snap.tar' })
       .option('key', { type: 'string', array: true, requiresArg: true, demandOption: true, describe: 'private key file (PKCS#8 PEM) to sign with; repeatable' })
       .option('passphrase-env', { type: 'string', requiresArg: true, describe: 'environment variable holding the key passphrase' })
-      .option('pubkey', { type: 'string', array: true, requiresArg: true, describe: 'sign only if one of these keys (the producer you vouch after) already signed it; else exit 1, nothing signed (repeatable)' }),
+      .option('pubkey', { type: 'string', array: true, requiresArg: true, describe: 'sign only if one of these keys (the producer you vouch after) already signed it, and it is no other snapshot of a NAME@VERSION this machine verified in the store; else exit 1, nothing signed (repeatable)' })
+      .option('state-dir', { ...STATE_DIR_OPTION, describe: 'with --pubkey: folder of the trusted state, whose recorded versions count (default: $SNAP_STATE_DIR, else $XDG_STATE_HOME/snap, else ~/.local/state/snap)' }),
       [
         ['$0 sign fraud@v3 --key reviewer.key --pubkey producer.pub', 'the reviewer adds a second signature, only to what the producer signed'],
         ['$0 sign fraud@v3.snap.tar --key reviewer.key', 'the same, in an archive'],

@@ -12,8 +12,8 @@ import { withProgress } from '../progress.js';
 import { jsonOut, checkJobs, isInside, locate, storeReadFrom, audit, auditErrors, commonFlags, signingKey, trustedKeys, type Args, type CliIo, type CommandSpec, withExamples } from '../common.js';
 import { verifiesArchiveItself, cmdVerifyArchive, archiveAgainst } from './verify-archive.js';
 import { TRUST_FLAGS, trustOptions, trustSetup } from '../trust-args.js';
-import { isLatestRef, recordedFor, rememberLatest, resolveLatest, sameVersionOtherSnapshot, trustDomain, type LatestResult } from '../../trust/latest.js';
-import { readState, updateState, type TrustedState } from '../../trust/state.js';
+import { isLatestRef, recordedFor, rememberLatest, replacedVersion, resolveLatest, trustDomain, type LatestResult, type RollbackFailure } from '../../trust/latest.js';
+import { readState, updateState } from '../../trust/state.js';
 import { checkTrust } from '../../snapshot.js';
 import { statementRef } from '../../core/statement.js';
 import type { TrustedKey } from '../../core/envelope.js';
@@ -150,7 +150,7 @@ async function cmdVerify(a: Args, io: CliIo): Promise<number> {
 
 async function cmdVerifyDir(a: Args, io: CliIo): Promise<number> {
   const store = storePath(a.store, io.env, io.cwd);
-  const { trusted, threshold, rules, policy, stateDir, keepRevocations } = await trustSetup(a, io, store);
+  const { trusted, threshold, rules, policy, stateDir, keepRevocations } = await trustSetup(a, io, store, new Date(), { versionSeen: false });
   // --against FILE.snap.tar: its snapshot files, in a temporary folder; trust is checked before its
   // manifest member is read.
   const held = await archiveAgainst(a, io, { trusted, threshold, rules });
@@ -321,23 +321,6 @@ async function chooseLatest(ref: string, store: string, storeIds: readonly strin
   const seen = recordedFor(await readState(stateDir), domain, name, storeIds).held;
   return resolveLatest(name, store, (loc) => checkTrust(loc, trusted, threshold, rules), seen);
 }
-
-/**
- * The failure of a trusted snapshot of the version this machine remembers as another snapshot in
- * the same trust domain, recorded from this store (`stores`, cli/store-identity.ts `storeIdentities`; trust/latest.ts `recordedFor`,
- * `sameVersionOtherSnapshot`), or undefined. A state that cannot be read (undefined) remembers
- * nothing here (trustSetup has said so).
- */
-function replacedVersion(state: TrustedState | undefined, domain: string, snapshot: string, statement: NonNullable<VerifyReport['statement']>, stores: readonly string[]): RollbackFailure | undefined {
-  for (const seen of recordedFor(state, domain, statement.predicate.dataset, stores).own) {
-    const failure = sameVersionOtherSnapshot(seen, snapshot, statement, seen.store);
-    if (failure) return failure;
-  }
-  return undefined;
-}
-
-/** A snapshot refused because this machine trusted its version as another snapshot (`SNAPSHOT_ROLLBACK`). */
-type RollbackFailure = NonNullable<ReturnType<typeof sameVersionOtherSnapshot>>;
 
 /** `snap verify <dir>`. */
 export const verifyCommand: CommandSpec = {
