@@ -498,15 +498,23 @@ export async function impact(loc: SnapshotLocation, store: Store, trust?: Impact
     const unknown = datasets.filter((d) => possibly.has(d.snapshot) || !inStore(d.snapshot)).map((d) => ({ ref: d.ref, snapshot: d.snapshot, inStore: inStore(d.snapshot) }));
     if (unknown.length > 0) possiblyAffectedModels.push({ ...model, trainedOn: unknown });
   }
-  const { missingAttestations, auditLog } = await checkAttestLog(store, opts.logLeaves, held, (rec, datasets, fromLog) => {
+  const { missingAttestations, auditLog } = await checkAttestLog(store, opts.logLeaves, held, (rec, datasets, fromLog, affectedOnly = false) => {
     const model = { ref: rec.ref, attestation: rec.id, createdAt: rec.time, artifacts: rec.models };
     const trainedOn = datasets.filter((d) => affected.has(d.snapshot));
-    if (trainedOn.length > 0) return void models.push({ ...model, trainedOn, fromLog });
+    if (trainedOn.length > 0) {
+      models.push({ ...model, trainedOn, fromLog });
+      return true;
+    }
+    if (affectedOnly) return false;
     const unknown = datasets.filter((d) => possibly.has(d.snapshot) || !inStore(d.snapshot)).map((d) => ({ ...d, inStore: inStore(d.snapshot) }));
     if (unknown.length > 0) possiblyAffectedModels.push({ ...model, trainedOn: unknown, fromLog });
+    return false;
   });
   return { snapshot: { ref: start.ref, snapshot: start.snapshot }, derived, models, possiblyDerived, possiblyAffectedModels, skipped: graph.skipped, skippedAttestations, ...(trust ? { unverified, unverifiedModels } : {}), missingAttestations, replacedSnapshots: [...replaced.values()], auditLog };
 }
+
+/** Models trained on a snapshot reached whose attestations are missing past the listed ones, still placed in `models` (memory stays bounded whatever the log holds). */
+export const MAX_PLACED_PAST_LIST = 10_000;
 
 /**
  * Hold the store to the attestations its audit log records ({@link attestRecords}): each must be
@@ -514,7 +522,9 @@ export async function impact(loc: SnapshotLocation, store: Store, trust?: Impact
  * write the store can delete an attestation folder without a key, and its model then left
  * impact's answer unseen. Each that is not is listed (the first
  * {@link MAX_MISSING_ATTESTATIONS_LISTED}, once per MODEL@VERSION and id), and given to `place`
- * with what the log records it was trained on, when it does. A log line is a claim (unsigned after
+ * with what the log records it was trained on, when it does; past that list, one trained on a
+ * snapshot reached is still placed (`affectedOnly`: in `models` only, at most
+ * {@link MAX_PLACED_PAST_LIST} of them), so that removed attestations of other models cannot push it out. A log line is a claim (unsigned after
  * the newest checkpoint): it can only add to the answer — a planted one is a false alarm.
  * @throws nothing but what `place` throws: a log that cannot be read is `auditLog.error`
  */
@@ -522,11 +532,12 @@ async function checkAttestLog(
   store: Store,
   leaves: LeafSink | undefined,
   held: ReadonlyMap<string, { id?: string; state: 'ok' | 'unreadable' | 'unverified' }>,
-  place: (rec: { ref: string; id: string; time: string; models: { name: string; sha256: string }[] }, datasets: { ref: string; snapshot: string }[], fromLog: FromLog) => void,
+  place: (rec: { ref: string; id: string; time: string; models: { name: string; sha256: string }[] }, datasets: { ref: string; snapshot: string }[], fromLog: FromLog, affectedOnly?: boolean) => boolean,
 ): Promise<{ missingAttestations: MissingAttestation[]; auditLog: AuditLogCheck }> {
   const missingAttestations: MissingAttestation[] = [];
   const auditLog: AuditLogCheck = { read: existsSync(join(store.root, LOG_FILE)), attestations: 0, unlisted: 0, unreadableLines: 0, refused: [], refusedUnlisted: 0, refusedUnlistedUnchecked: 0 };
   const listed = new Set<string>();
+  const placedPast = new Set<string>();
   const refuse = (x: AuditLogCheck['refused'][number]): void => {
     if (auditLog.refused.length < MAX_REFUSED_LISTED) auditLog.refused.push(x);
     else {
@@ -550,13 +561,17 @@ async function checkAttestLog(
       const at = held.get(rec.ref);
       if (at?.state === 'ok' && at.id === rec.id) continue;
       const key = `${rec.ref} ${rec.id}`;
-      if (listed.has(key)) continue;
+      if (listed.has(key) || placedPast.has(key)) continue;
+      const state: MissingState = !at ? 'gone' : at.state === 'ok' ? 'replaced' : at.state;
       if (listed.size >= MAX_MISSING_ATTESTATIONS_LISTED) {
         auditLog.unlisted++;
+        // Past the list's cap a model trained on a snapshot reached is still placed in `models` (the
+        // incident's answer), at most MAX_PLACED_PAST_LIST of them: 100 removed attestations of other
+        // models earlier in the log pushed it out (found by review, thirty-eighth session).
+        if (rec.details && placedPast.size < MAX_PLACED_PAST_LIST && place({ ref: rec.ref, id: rec.id, time: rec.time, models: rec.details.models }, rec.details.datasets, { seq: rec.seq, state }, true)) placedPast.add(key);
         continue;
       }
       listed.add(key);
-      const state: MissingState = !at ? 'gone' : at.state === 'ok' ? 'replaced' : at.state;
       const found = at?.id !== undefined && at.id !== rec.id ? at.id : undefined;
       missingAttestations.push({ ref: rec.ref, id: rec.id, seq: rec.seq, time: rec.time, state, ...(found !== undefined ? { found } : {}), ...(rec.details ? { datasets: rec.details.datasets, models: rec.details.models } : {}) });
       if (rec.details) place({ ref: rec.ref, id: rec.id, time: rec.time, models: rec.details.models }, rec.details.datasets, { seq: rec.seq, state });

@@ -141,7 +141,7 @@ describe('planted and malformed attest lines in the audit log (its lines after t
     ]);
   });
 
-  it('lists the first 100 missing attestations of a log planted with more, each once, and counts the rest (memory bounded by the listing, not the log)', async () => {
+  it('lists the first 100 missing attestations of a log planted with more, each once, and counts the rest, each affected model still named (memory bounded by the listing and MAX_PLACED_PAST_LIST, not the log)', async () => {
     const s = await makeStore({});
     const details = { datasets: [{ ref: 'src@v1', snapshot: s.ids['src@v1'] }], models: [{ name: 'g.bin', sha256: 'cd'.repeat(32) }] };
     for (let i = 0; i < 105; i++) {
@@ -154,7 +154,8 @@ describe('planted and malformed attest lines in the audit log (its lines after t
     expect(r.json.missingAttestations).toHaveLength(100);
     expect(r.json.missingAttestations.map((m: { ref: string }) => m.ref).slice(0, 4)).toEqual(['ghost@0', 'ghost@1', 'ghost@2', 'ghost@3']);
     expect(r.json.auditLog).toMatchObject({ attestations: 108, unlisted: 5 });
-    expect(r.json.models).toHaveLength(100);
+    // Each trained on src@v1 is still named among the models, listed or not (at most MAX_PLACED_PAST_LIST past the list).
+    expect(r.json.models).toHaveLength(105);
     const human = await snap(['impact', 'src@v1', '--store', s.store]);
     expect(human.stdout).toMatch(/^ {2}attestations the audit log records that the store no longer holds \(105\)/m);
     expect(human.stdout).toMatch(/^ {4}… and 5 more, not listed \(the first 100 are\)$/m);
@@ -334,5 +335,44 @@ describe('an attestation deleted together with its audit line, the log rewritten
     expect(r.json.auditLog.lines).toBe(c.json.size + 2);
     const human = await snap(['impact', 'src@v1', '--store', s.store]);
     expect(human.stdout).toMatch(new RegExp(`^note: lines ${c.json.size + 1}–${c.json.size + 2} of the audit log come after its newest checkpoint: an attestation line there, deleted with the attestation and log\\.head, cannot be seen here .*snap log --verify --pubkey`, 'm'));
+  });
+});
+
+describe('found by review (thirty-eighth session): what could still keep an affected model out of the answer', () => {
+  it('names a model whose attestation was removed even past the first 100 missing ones: 100 removed attestations of other models, earlier in the log, pushed it out of `models` (exit 1 either way)', async () => {
+    const s = await makeStore({});
+    for (let i = 0; i < 100; i++) {
+      const id = `sha256:${i.toString(16).padStart(64, '0')}`;
+      expect((await appendAudit(s.store, { command: 'attest', ref: `o${i}@1`, snapshot: id, outcome: 'ok', exit: 0, details: { datasets: [{ ref: 'other@v1', snapshot: s.ids['other@v1'] }], models: [{ name: `o${i}.bin`, sha256: 'cd'.repeat(32) }] } })).written).toBe(true);
+    }
+    await fsp.writeFile(join(s.work, 'victim.bin'), 'weights of the victim');
+    const a = await snapJson(['attest', 'victim.bin', '--data', 'mid@v1', '--key', keys.key, '--as', 'victim@1', '--store', s.store], { cwd: s.work });
+    expect(a.code, a.stderr).toBe(0);
+    await removeAttestation(s.store, 'victim');
+
+    const r = await snapJson(['impact', 'src@v1', '--store', s.store]);
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.json.missingAttestations).toHaveLength(100); // the list stays capped
+    expect(r.json.auditLog.unlisted).toBe(1);
+    expect(r.json.models).toEqual([expect.objectContaining({ ref: 'victim@1', attestation: a.json.attestation, trainedOn: [{ ref: 'mid@v1', snapshot: s.ids['mid@v1'] }], fromLog: { seq: expect.any(Number), state: 'gone' } })]);
+    const human = await snap(['impact', 'src@v1', '--store', s.store]);
+    expect(human.stdout).toMatch(/^ {4}victim@1 {2}sha256:\S+ {2}trained on mid@v1 .* — its attestation is gone from the store \(audit log seq \d+\)$/m);
+  });
+
+  it('fails (exit 1) with a note when the store has no audit log at all: removed with the attestations, on a machine that kept no checkpoint, it said "attested models: none" and exit 0', async () => {
+    const s = await makeStore({ m: 'mid@v1' });
+    await removeAttestation(s.store, 'm');
+    for (const f of [LOG_FILE, 'log.head', 'log.checkpoints']) await fsp.rm(join(s.store, f), { recursive: true, force: true });
+    const r = await snapJson(['impact', 'src@v1', '--store', s.store]);
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.json.ok).toBe(false);
+    expect(r.json.models).toEqual([]);
+    expect(r.json.auditLog).toMatchObject({ read: false, lines: 0 });
+    expect(r.json.auditLog.error).toBeUndefined();
+    const human = await snap(['impact', 'src@v1', '--store', s.store]);
+    expect(human.code).toBe(1);
+    expect(human.stdout).toMatch(/^note: the store has no audit log \(log\.jsonl\), which every store snap makes holds from its start .*not vouched for \(exit 1\)$/m);
+    // impact appends no line of its own: the next run still sees no log.
+    await expect(fsp.access(join(s.store, LOG_FILE))).rejects.toThrow();
   });
 });

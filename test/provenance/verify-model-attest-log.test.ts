@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { makeKeyPair, makeTree, snap, snapJson, tempDir, type KeyPair } from '../helpers/tree.js';
 import { newStorePath } from '../helpers/store.js';
-import { appendAudit } from '../../src/io/audit-log.js';
+import { appendAudit, LOG_FILE } from '../../src/io/audit-log.js';
 import { schemaErrors } from '../helpers/json-schemas.js';
 
 let keys: KeyPair;
@@ -179,5 +179,27 @@ describe('verify-model of a model whose attestation naming revoked data was dele
     const h = await snap(['impact', 'clean@v1', '--store', s]);
     expect(h.stdout).toContain('the audit log cannot be checked against its checkpoints');
     expect(h.stdout).not.toContain('removed or rewritten');
+  });
+});
+
+describe('verify-model of a store whose audit log was removed with an attestation (found by review, thirty-eighth session)', () => {
+  it('fails (INTEGRITY_FAILURE, exit 1) saying the store has no audit log: on a machine that kept no checkpoint it said "model verified", exit 0', async () => {
+    const copy = join(await tempDir('snap-vm-nolog-'), 'store');
+    await fsp.cp(store, copy, { recursive: true });
+    await fsp.rm(join(copy, 'attestations', 'm-scrape'), { recursive: true, force: true });
+    for (const f of [LOG_FILE, 'log.head', 'log.checkpoints']) await fsp.rm(join(copy, f), { recursive: true, force: true });
+    const r = await snapJson(['verify-model', join(work, 'm.bin'), '--pubkey', keys.pub, '--store', copy]);
+    expect(r.code, r.stdout).toBe(1);
+    expect(r.json.failure.code).toBe('INTEGRITY_FAILURE');
+    expect(r.json.failure.message).toContain('the store has no audit log (log.jsonl)');
+    expect(r.json.attestations.map((x: { ref: string }) => x.ref)).toEqual(['m-clean@1']);
+    // With its log in place and the same attestation removed, the log names it (as above): the check is only for a log that is gone.
+    const kept = join(await tempDir('snap-vm-log-kept-'), 'store');
+    await fsp.cp(store, kept, { recursive: true });
+    await fsp.rm(join(kept, 'attestations', 'm-scrape'), { recursive: true, force: true });
+    const named = await snapJson(['verify-model', join(work, 'm.bin'), '--pubkey', keys.pub, '--store', kept]);
+    expect(named.code).toBe(1);
+    expect(named.json.failure.message).not.toContain('no audit log');
+    expect(named.json.missingAttestations.map((m: { ref: string }) => m.ref)).toEqual(['m-scrape@1']);
   });
 });

@@ -1,5 +1,7 @@
 /** `snap verify-model MODEL_FILE… --pubkey PUB…`: which signed snapshots a model was trained on, and whether each is still trusted. */
-import { resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { LOG_FILE } from '../../io/audit-log.js';
 import { revocationSource } from '../../trust/revocations.js';
 import { stateDir } from '../../trust/state.js';
 import { SnapError } from '../../core/errors.js';
@@ -34,6 +36,9 @@ async function cmdVerifyModel(a: Args, io: CliIo): Promise<number> {
   const revocations = revocationSource(store.root, [], remembered, remembered.counted);
   // With the store's attestations, the checkpoint check shares verifyModel's pass over the audit log (read once).
   const logCheck = attestationFile === undefined ? await beginLogCheck(a, io, store.root) : undefined;
+  // Looked at before this run appends its own line (which would start a new log): every store snap
+  // makes holds log.jsonl from its start (init writes its first line), so none means it was removed.
+  const noLog = logCheck !== undefined && !existsSync(join(store.root, LOG_FILE));
   const r0 = await verifyModel({ files: artifacts, trusted, store, revocations, ...(attestationFile ? { attestationFile } : {}), ...(expect !== undefined ? { expect } : {}), complete, ...(logCheck?.leaves ? { logLeaves: logCheck.leaves } : {}) });
   await remembered.keep();
   // With the store's attestations, what the audit log records of them counts (verifyModel's
@@ -43,7 +48,9 @@ async function cmdVerifyModel(a: Args, io: CliIo): Promise<number> {
   const cpProblems = auditLog?.checkpoints.problems ?? [];
   const r = r0.ok && cpProblems.length > 0
     ? { ...r0, ok: false, failure: { code: 'INTEGRITY_FAILURE', message: `the audit log no longer extends its checkpoints (${[...new Set(cpProblems.map((p) => p.kind))].join(', ')}): an attestation of these files may have been removed together with its log line (snap log --verify)` } }
-    : r0;
+    : r0.ok && noLog
+      ? { ...r0, ok: false, failure: { code: 'INTEGRITY_FAILURE', message: `the store has no audit log (${LOG_FILE}), which every store snap makes holds from its start: it was removed, so an attestation of these files may have been removed with it (one naming a revoked or untrusted snapshot, say); restore the store's log, or check an attestation file you trust with --attestation` } }
+      : r0;
   const log = await audit(io, storeRoot, { command: 'verify-model', ...(r.attestations[0] ? { ref: r.attestations[0].ref, snapshot: r.attestations[0].id } : {}), outcome: r.ok ? 'ok' : 'failed', details: { models: r.files.map((f) => f.sha256), ...(r.failure ? { failure: r.failure.code } : {}) } }, { quiet: !!a.quiet });
   if (a.json) {
     jsonOut(io, { ...r, ...(auditLog ? { auditLog } : {}), log });
