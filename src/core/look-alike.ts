@@ -95,6 +95,15 @@ export function wordPassesForAnother(text: string): boolean {
 const SPACE_AT_AN_END = /^\s|\s$/;
 /** A combining mark at the start of a segment, or right after an ASCII character. */
 const MARK_ON_ASCII = /(?:^|[\x00-\x7f])\p{M}/u;
+/**
+ * Combining marks in a row that text of any script has room for: a Tibetan stack (`\u0f66\u0f92\u0fb2\u0f74`),
+ * Hebrew pointed and cantillated (a letter, dagesh, vowel, accent), Devanagari with nukta, vowel sign
+ * and anusvara each keep to 3. A longer run (UAX #15's Stream-Safe Text Format allows 30) is drawn
+ * as a column above or below its line, over the text around it — over a report's table rows and
+ * verdict, or the terminal's other lines — and hides which marks it holds.
+ */
+export const MAX_MARKS_IN_A_ROW = 4;
+const STACKED_MARKS = new RegExp(`\\p{M}{${MAX_MARKS_IN_A_ROW + 1}}`, 'u');
 /** One character outside ASCII (a surrogate pair is one in `u` mode). */
 const NON_ASCII_CHAR = /[^\x00-\x7f]/gu;
 
@@ -121,28 +130,29 @@ function passesForAscii(ch: string): boolean {
 function segmentPassesForAnother(seg: string): boolean {
   if (SPACE_AT_AN_END.test(seg)) return true;
   if (ASCII_ONLY.test(seg)) return false;
-  return wordPassesForAnother(seg) || MARK_ON_ASCII.test(seg) || (seg.match(NON_ASCII_CHAR) ?? []).some(passesForAscii);
+  return wordPassesForAnother(seg) || MARK_ON_ASCII.test(seg) || STACKED_MARKS.test(seg) || (seg.match(NON_ASCII_CHAR) ?? []).some(passesForAscii);
 }
 
 /**
  * Whether a value (a record key value or a label, records/key-text.ts) prints like another one in
  * a way {@link wordPassesForAnother} does not see: it is not in NFC (`cafe` + U+0301 beside the
  * precomposed `caf\u00e9`), holds a combining mark at its start or on an ASCII character (`ham` +
- * U+0338 reads as `ham` struck through, not as a new label), or a character that stands for ASCII
+ * U+0338 reads as `ham` struck through, not as a new label), more than {@link MAX_MARKS_IN_A_ROW}
+ * combining marks in a row (drawn over the text around them), or a character that stands for ASCII
  * (full-width `\uff48am` for `ham`). The rules paths have (`pathPassesForAnother`) but for white
  * space at an end, which values judge on their own (display.ts, `NOT_BARE`).
  */
 export function valuePassesForAnother(v: string): boolean {
   if (ASCII_ONLY.test(v)) return false;
   if (v.normalize('NFC') !== v) return true;
-  return MARK_ON_ASCII.test(v) || (v.match(NON_ASCII_CHAR) ?? []).some(passesForAscii);
+  return MARK_ON_ASCII.test(v) || STACKED_MARKS.test(v) || (v.match(NON_ASCII_CHAR) ?? []).some(passesForAscii);
 }
 
 /**
  * Whether a file path (`/`-separated; any string, lone surrogates for bytes that are not UTF-8
  * included) could be read on a screen as another path: it is not in NFC, or one of its segments
  * mixes look-alike scripts in one word or has a word of another script that reads as Latin, holds a character that stands for ASCII, a combining mark
- * on an ASCII character or at its start, or white space at an end (see the module comment). Pure
+ * on an ASCII character or at its start, more than {@link MAX_MARKS_IN_A_ROW} combining marks in a row, or white space at an end (see the module comment). Pure
  * ASCII paths without such white space answer at once.
  */
 export function pathPassesForAnother(path: string): boolean {

@@ -3,7 +3,7 @@
  * to what needs no table, and the names of other scripts that must be left alone.
  */
 import { describe, expect, it } from 'vitest';
-import { passesForLatin, pathPassesForAnother } from '../../src/core/look-alike.js';
+import { passesForLatin, pathPassesForAnother, valuePassesForAnother } from '../../src/core/look-alike.js';
 
 describe('pathPassesForAnother', () => {
   it.each([
@@ -25,6 +25,8 @@ describe('pathPassesForAnother', () => {
     ['a Greek folder of capitals that reads ABE', '\u0391\u0392\u0395/a.csv'],
     ['a Cherokee word that reads SEW', '\u13da\u13ac\u13b3.jsonl'],
     ['one Greek alpha as a name, beside a.txt', '\u03b1.txt'],
+    ['a Cyrillic letter under a column of combining marks, drawn over the lines around it', `\u0436${'\u030d\u030e\u0310'.repeat(4)}.csv`],
+    ['five combining marks in a row on a letter of another script', `data/\u03b1${'\u0301'.repeat(5)}/x.txt`],
   ])('yes: %s', (_what, path) => {
     expect(pathPassesForAnother(path)).toBe(true);
   });
@@ -40,6 +42,9 @@ describe('pathPassesForAnother', () => {
     ['a Devanagari word with its vowel signs (marks on a letter that is not ASCII)', '\u0921\u0947\u091f\u093e.csv'],
     ['an emoji', 'ok\u{1f600}.txt'],
     ['a byte that is not UTF-8', 'bad\udcff.csv'],
+    ['a Tibetan stack (three marks in a row)', '\u0f56\u0f66\u0f92\u0fb2\u0f74\u0f56\u0f66.txt'],
+    ['pointed, cantillated Hebrew (a letter, dagesh, vowel and accent)', `${'\u05d1\u05bc\u05b0\u0591'.normalize('NFC')}\u05e8.txt`],
+    ['four combining marks in a row (MAX_MARKS_IN_A_ROW), in NFC', '\u03b1\u0323\u0330\u0331\u0332.txt'],
   ])('no: %s', (_what, path) => {
     expect(pathPassesForAnother(path)).toBe(false);
   });
@@ -55,5 +60,13 @@ describe('passesForLatin', () => {
     expect(passesForLatin('\u00e9t\u00e9')).toBe(false);
     expect(passesForLatin('')).toBe(false);
     expect(passesForLatin('\u0441\u043e\u0440\u0442')).toBe(false); // сорт: т is not in the table
+  });
+});
+
+describe('valuePassesForAnother (labels and key values)', () => {
+  it('is true for a label under a column of combining marks (found by review, thirty-eighth session: it drew over the report\'s other rows and its verdict), and false for a Tibetan or Hebrew label', () => {
+    expect(valuePassesForAnother(`\u0436${'\u030d\u030e\u0310\u0312'.repeat(8)}`)).toBe(true);
+    expect(valuePassesForAnother('\u0f56\u0f66\u0f92\u0fb2\u0f74\u0f56\u0f66')).toBe(false);
+    expect(valuePassesForAnother('\u05d1\u05bc\u05b0\u05e8'.normalize('NFC'))).toBe(false);
   });
 });
