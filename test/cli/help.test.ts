@@ -37,7 +37,7 @@ const FLAGS: Record<string, string[]> = {
   export: ['store', 'quiet', 'jobs', 'out'],
   import: ['store', 'quiet', ...TRUST],
   restore: ['store', 'quiet', 'jobs', 'allow-shared-target', ...TRUST],
-  sign: ['store', 'quiet', 'key', 'passphrase-env', 'pubkey'],
+  sign: ['store', 'quiet', 'key', 'passphrase-env', 'pubkey', 'state-dir'],
   revoke: ['store', 'quiet', 'reason', 'key', 'passphrase-env', 'out', 'pubkey'],
   policy: ['quiet', 'name', 'root-key', 'root-threshold', 'expires', 'pub', 'keyid', 'key-name', 'role', 'valid-from', 'valid-until', 'reason', 'datasets', 'require', 'max-age', 'key', 'passphrase-env', 'root'],
   prove: ['store', 'out', 'pubkey', 'threshold', 'record'],
