@@ -10,6 +10,11 @@ import { MAX_PATH_BYTES, utf8Length } from '../core/paths.js';
 import type { TsvQuoting } from '../core/records.js';
 import { keyText, labelOf, parseTable, recordOf, renderRecord, serializeEdit, writableField, type Table, type TableFormat } from './table.js';
 
+/** The prefix of a name a label-folder move takes when the file's own name is taken in the other folder (`drill-0001.jpg`). */
+const DRILL_NAME_PREFIX = 'drill-';
+/** Names tried with {@link DRILL_NAME_PREFIX} (`drill-`, `drill-2-` …) before another folder or file is tried. */
+const MAX_FREE_NAME_TRIES = 9;
+
 /** A regular file of the signed manifest, with its bytes when the runner read them. */
 export interface DrillFile {
   path: string;
@@ -181,18 +186,30 @@ export function planDrill(input: PlanInput): Plan {
           byParent.set(parent, set);
         }
         const moves: { from: string; to: string }[] = [];
+        const free = (to: string) => !taken.has(to) && fitsOnDisk(to) && noEntryAbove(to, taken);
+        let labelFolders = false;
         for (const f of fileTargets(() => true)) {
           const d = dirOf(f.path);
           if (d === '') continue;
           const siblings = [...(byParent.get(dirOf(d)) ?? [])].filter((s) => s !== baseOf(d)).sort();
+          if (siblings.length > 0) labelFolders = true;
           for (const s of siblings) {
             const to = join(join(dirOf(d), s), baseOf(f.path));
-            if (!taken.has(to) && fitsOnDisk(to) && noEntryAbove(to, taken)) moves.push({ from: f.path, to });
+            if (free(to)) moves.push({ from: f.path, to });
+          }
+          // Every class folder holding the same names (cat/0001.jpg, dog/0001.jpg: image datasets):
+          // moved under a name of its own there, the extension kept (it was "no label folders", and
+          // the drill passed without moving a file between labels).
+          for (const s of moves.length === 0 ? siblings : []) {
+            for (let i = 1; i <= MAX_FREE_NAME_TRIES && moves.length === 0; i++) {
+              const to = join(join(dirOf(d), s), `${DRILL_NAME_PREFIX}${i > 1 ? `${i}-` : ''}${baseOf(f.path)}`);
+              if (free(to)) moves.push({ from: f.path, to });
+            }
           }
           if (moves.length > 0) break;
         }
         if (moves.length === 0) {
-          none(kind, 'no label folders: no two sibling folders hold files');
+          none(kind, labelFolders ? 'label folders, but no file can be moved into another: the names are taken there, or too long for the disk' : 'no label folders: no two sibling folders hold files');
           break;
         }
         const m = rng.pick(moves);

@@ -115,6 +115,21 @@ describe('planDrill', () => {
     expect(p?.paths).toEqual([from, to]);
   });
 
+  it('moves a file between label folders that all hold the same names (cat/1.jpg, dog/1.jpg) under a name of its own there; it was "not applicable: no label folders" and the drill passed (found by review, thirty-eighth session)', () => {
+    const files: DrillFile[] = ['cat', 'dog'].flatMap((c) => ['0001.jpg', '0002.jpg'].map((n) => ({ path: `${c}/${n}`, size: 3, bytes: enc.encode(`${c}\n`) })));
+    const allPaths = new Set(files.map((f) => f.path));
+    const plan = planDrill({ seed: 3, kinds: ['label-folder-move'], files, allPaths, records: [] });
+    expect(plan.notApplicable).toEqual([]);
+    const { from, to } = plan.planted[0]?.edit as { from: string; to: string };
+    expect(from.split('/')[0]).not.toBe(to.split('/')[0]);
+    expect(to.split('/')[1]).toBe(`drill-${from.split('/')[1]}`);
+    expect(allPaths.has(to)).toBe(false);
+    // With those names taken too, the next ones are tried.
+    const taken = new Set([...allPaths, ...['cat', 'dog'].flatMap((c) => ['0001.jpg', '0002.jpg'].map((n) => `${c}/drill-${n}`))]);
+    const again = planDrill({ seed: 3, kinds: ['label-folder-move'], files, allPaths: taken, records: [] });
+    expect((again.planted[0]?.edit as { to: string }).to).toMatch(/^(cat|dog)\/drill-2-000[12]\.jpg$/);
+  });
+
   it('names a kind that cannot apply, with a reason, instead of planting it', () => {
     const flat: PlanInput = { seed: 1, kinds: [...ATTACK_KINDS], files: [{ path: 'only.bin', size: 0, bytes: new Uint8Array() }], allPaths: new Set(['only.bin']), records: [] };
     const plan = planDrill(flat);
