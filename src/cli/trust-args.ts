@@ -15,7 +15,7 @@ import type { TrustRules } from '../trust/rules.js';
 import { readRevocationFile, rememberRevocations, revocationSource, type RememberedRevocations, type RevocationDoc } from '../trust/revocations.js';
 import { establishPolicy, readPolicyFile, rememberPolicy, type VerifiedPolicy } from '../trust/policy-trust.js';
 import { STATE_FILE, readState, stateDir, updateState, type TrustedState } from '../trust/state.js';
-import { replacedVersion, trustDomain } from '../trust/latest.js';
+import { rememberLatest, replacedVersion, trustDomain, type RollbackFailure } from '../trust/latest.js';
 import type { RuleFailure } from '../trust/rules.js';
 import type { SnapshotLocation } from '../io/store.js';
 import type { Statement } from '../core/statement.js';
@@ -157,13 +157,43 @@ export async function versionSeenOfKeys(a: Args, io: CliIo, storeRoot: string, t
  * `SNAPSHOT_ROLLBACK` — as verify refuses it, so that restore, import, drill, report, and attest,
  * diff, check, bom and sign with --pubkey do not take the other store's copy that verify refuses. A snapshot found elsewhere (an
  * archive's spool folder, a snapshot folder given by path) says nothing of any store, as in verify.
- * Only `verify` records what it trusted; these commands only judge.
+ * Only verify and restore record what they trusted ({@link recordVersionSeen}); the others only judge.
  * @returns the rule, or undefined when the state could not be read or records nothing
  */
 export async function versionSeenRule(state: TrustedState | undefined, domain: string, storeRoot: string, io: Pick<CliIo, 'givenStore'>): Promise<((loc: SnapshotLocation, snapshot: string, statement: Statement) => RuleFailure | undefined) | undefined> {
   if (!state || (Object.keys(state.latest).length === 0 && Object.keys(state.latestByStore ?? {}).length === 0)) return undefined;
   const stores = await storeIdentities(storeRoot, io);
   return (loc, snapshot, statement) => (loc.dir !== '' && isInside(loc.dir, storeRoot) ? replacedVersion(state, domain, snapshot, statement, stores) : undefined);
+}
+
+/**
+ * Judge and record a trusted snapshot found in the store (`stores`: the names it goes by,
+ * cli/store-identity.ts `storeIdentities`) in one update under the trusted state's lock (FORMAT.md
+ * §17): another snapshot of a NAME@VERSION this machine trusted there is refused and not recorded;
+ * else the snapshot is recorded (`rememberLatest`) under each name of the store. Judged from an
+ * earlier read, a record of another snapshot of the version made by a concurrent run in between
+ * was replaced by this one. When the state cannot be updated (a read-only home, the lock held past
+ * its wait), judged from a read of it, with a note (unless `--quiet`) that nothing was recorded.
+ * For verify and restore.
+ * @param snapshot the snapshot id; `statement` its trusted statement
+ * @returns the failure (`SNAPSHOT_ROLLBACK`) of a replaced version, else undefined
+ */
+export async function recordVersionSeen(a: Args, io: CliIo, dir: string, domain: string, snapshot: string, statement: Statement, stores: readonly string[]): Promise<RollbackFailure | undefined> {
+  let replaced: RollbackFailure | undefined;
+  let judged = false;
+  try {
+    await updateState(dir, (s) => {
+      judged = true;
+      replaced = replacedVersion(s, domain, snapshot, statement, stores);
+      // Under each name the store goes by (map, then some: each one is remembered, none skipped once another changed the state).
+      return replaced === undefined && stores.map((at) => rememberLatest(s, domain, snapshot, statement, new Date(), at)).some(Boolean);
+    });
+  } catch (e) {
+    // Not updated (a read-only home, the lock held by another run): still judged from what can be read.
+    if (!judged) replaced = replacedVersion(await readState(dir).catch(() => undefined), domain, snapshot, statement, stores);
+    if (!replaced && !a.quiet) io.stderr.write(`note: the trusted state ${escapeForTerminal(dir)} was not updated (${escapeMessage((e as Error).message)}): this machine will not remember ${escapeForTerminal(statement.predicate.dataset)}@${escapeForTerminal(statement.predicate.version)} as seen\n`);
+  }
+  return replaced;
 }
 
 /** The revocations this machine's trusted state kept, and how to keep those that count in a run. */

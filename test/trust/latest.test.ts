@@ -235,6 +235,28 @@ describe('verify --against NAME@latest', () => {
     expect(await fsp.readFile(join(t.work, 'fresh-restore', 'unreviewed.txt'), 'utf8')).toBe('poison\n');
   });
 
+  it('records what restore restored from the store, as verify records it: a machine that only restored ds@v2 then refuses the store\'s ds@v2 replaced by another store\'s (SNAPSHOT_ROLLBACK, restore and verify)', async () => {
+    const t = await twoVersions();
+    const first = await snapJson(['restore', 'ds@v2', join(t.work, 'first'), '--pubkey', keys.pub, '--store', t.store], { env: t.env });
+    expect(first.code, first.stdout).toBe(0);
+    const state = JSON.parse(await fsp.readFile(join(t.state, STATE_FILE), 'utf8'));
+    expect(Object.values(state.latestByStore[t.store]).map((d) => (d as Record<string, { snapshot: string }>).ds?.snapshot)).toEqual([t.v2]);
+    // Someone who can write the store (no key) puts another store's ds@v2 in its place.
+    await new Promise((r) => setTimeout(r, 1100));
+    const otherStore = join(t.work, 'other-store');
+    const otherData = await makeTree({ 'unreviewed.txt': 'poison\n' });
+    expect((await snapJson(['seal', otherData, '--as', 'ds@v2', '--key', keys.key, '--store', otherStore], { env: { SNAP_STATE_DIR: join(t.work, 'other-state') } })).code).toBe(0);
+    await fsp.rm(join(t.store, 'snapshots', 'ds', 'v2'), { recursive: true, force: true });
+    await fsp.cp(join(otherStore, 'snapshots', 'ds', 'v2'), join(t.store, 'snapshots', 'ds', 'v2'), { recursive: true });
+    await fsp.cp(join(otherStore, 'objects'), join(t.store, 'objects'), { recursive: true, force: false });
+    const again = await snapJson(['restore', 'ds@v2', join(t.work, 'again'), '--pubkey', keys.pub, '--store', t.store], { env: t.env });
+    expect(again.code, again.stdout).toBe(1);
+    expect(again.json.error.code).toBe('SNAPSHOT_ROLLBACK');
+    const v = await snapJson(['verify', otherData, '--against', 'ds@v2', '--pubkey', keys.pub, '--store', t.store], { env: t.env });
+    expect(v.code, v.stdout).toBe(1);
+    expect(v.json.failure.code).toBe('SNAPSHOT_ROLLBACK');
+  });
+
   it("refuses the replaced ds@v2 while another run holds the trusted state's lock (exit 1, SNAPSHOT_ROLLBACK): the state is not updated, and still judged", async () => {
     const t = await twoVersions();
     const { otherData } = await replaceSeenV2(t);

@@ -11,9 +11,9 @@ import { formatBytes, plural, shortDigest, shortId, shortKeyid, styler, trustedO
 import { withProgress } from '../progress.js';
 import { jsonOut, checkJobs, isInside, locate, storeReadFrom, audit, auditErrors, commonFlags, signingKey, trustedKeys, type Args, type CliIo, type CommandSpec, withExamples } from '../common.js';
 import { verifiesArchiveItself, cmdVerifyArchive, archiveAgainst } from './verify-archive.js';
-import { TRUST_FLAGS, trustOptions, trustSetup } from '../trust-args.js';
-import { isLatestRef, recordedFor, rememberLatest, replacedVersion, resolveLatest, trustDomain, type LatestResult, type RollbackFailure } from '../../trust/latest.js';
-import { readState, updateState } from '../../trust/state.js';
+import { TRUST_FLAGS, recordVersionSeen, trustOptions, trustSetup } from '../trust-args.js';
+import { isLatestRef, recordedFor, resolveLatest, trustDomain, type LatestResult } from '../../trust/latest.js';
+import { readState } from '../../trust/state.js';
 import { checkTrust } from '../../snapshot.js';
 import { statementRef } from '../../core/statement.js';
 import type { TrustedKey } from '../../core/envelope.js';
@@ -205,21 +205,7 @@ async function verifyDirAgainst(a: Args, io: CliIo, archived: SnapshotLocation |
   // judged and remembered in one update under the state's lock (judged from an earlier read, another
   // snapshot of the version remembered by a concurrent verify in between was then replaced by this one).
   if (r.statement && storeIds.length > 0) {
-    const st = r.statement;
-    let replaced: RollbackFailure | undefined;
-    let judged = false;
-    try {
-      await updateState(stateDir, (s) => {
-        judged = true;
-        replaced = replacedVersion(s, domain, r.snapshot, st, storeIds);
-        // Under each name the store goes by (map, then some: each one is remembered, none skipped once another changed the state).
-        return replaced === undefined && storeIds.map((at) => rememberLatest(s, domain, r.snapshot, st, new Date(), at)).some(Boolean);
-      });
-    } catch (e) {
-      // Not updated (a read-only home, the lock held by another run): still judged from what can be read.
-      if (!judged) replaced = replacedVersion(await readState(stateDir).catch(() => undefined), domain, r.snapshot, st, storeIds);
-      if (!replaced && !a.quiet) io.stderr.write(`note: the trusted state ${shown(stateDir)} was not updated (${escapeMessage((e as Error).message)}): this machine will not remember ${shown(st.predicate.dataset)}@${shown(st.predicate.version)} as seen\n`);
-    }
+    const replaced = await recordVersionSeen(a, io, stateDir, domain, r.snapshot, r.statement, storeIds);
     if (replaced) {
       const { statement: _untrusted, ...rest } = r;
       r = { ...rest, ok: false, failure: replaced };
