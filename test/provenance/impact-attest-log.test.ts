@@ -359,19 +359,18 @@ describe('found by review (thirty-eighth session): what could still keep an affe
     expect(human.stdout).toMatch(/^ {4}victim@1 {2}sha256:\S+ {2}trained on mid@v1 .* — its attestation is gone from the store \(audit log seq \d+\)$/m);
   });
 
-  it('fails (exit 1) with a note when the store has no audit log at all: removed with the attestations, on a machine that kept no checkpoint, it said "attested models: none" and exit 0', async () => {
+  it('says in a note that the store has no audit log at all: removed with the attestations, on a machine that kept no checkpoint, it said "attested models: none" and nothing more', async () => {
     const s = await makeStore({ m: 'mid@v1' });
     await removeAttestation(s.store, 'm');
     for (const f of [LOG_FILE, 'log.head', 'log.checkpoints']) await fsp.rm(join(s.store, f), { recursive: true, force: true });
     const r = await snapJson(['impact', 'src@v1', '--store', s.store]);
-    expect(r.code, r.stderr).toBe(1);
-    expect(r.json.ok).toBe(false);
+    // A note, not an exit code: a store made through the library (ops/seal.ts) has no log either.
+    expect(r.code, r.stderr).toBe(0);
     expect(r.json.models).toEqual([]);
     expect(r.json.auditLog).toMatchObject({ read: false, lines: 0 });
     expect(r.json.auditLog.error).toBeUndefined();
     const human = await snap(['impact', 'src@v1', '--store', s.store]);
-    expect(human.code).toBe(1);
-    expect(human.stdout).toMatch(/^note: the store has no audit log \(log\.jsonl\), which every store snap makes holds from its start .*not vouched for \(exit 1\)$/m);
+    expect(human.stdout).toMatch(/^note: the store has no audit log \(log\.jsonl\), which a store the snap command made holds from its start .*if this one had it, it was removed, and attestations removed with it, and the models they name, cannot be seen here/m);
     // impact appends no line of its own: the next run still sees no log.
     await expect(fsp.access(join(s.store, LOG_FILE))).rejects.toThrow();
   });

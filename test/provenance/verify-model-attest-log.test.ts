@@ -182,24 +182,23 @@ describe('verify-model of a model whose attestation naming revoked data was dele
   });
 });
 
-describe('verify-model of a store whose audit log was removed with an attestation (found by review, thirty-eighth session)', () => {
-  it('fails (INTEGRITY_FAILURE, exit 1) saying the store has no audit log: on a machine that kept no checkpoint it said "model verified", exit 0', async () => {
+describe('verify-model of a store whose audit log was removed with an attestation (found by review, thirty-eighth session: it said "model verified" with no word)', () => {
+  it('says in a note that the store has no audit log (a store made through the library keeps none, so not a failure); with the log in place the removed attestation is named', async () => {
     const copy = join(await tempDir('snap-vm-nolog-'), 'store');
     await fsp.cp(store, copy, { recursive: true });
     await fsp.rm(join(copy, 'attestations', 'm-scrape'), { recursive: true, force: true });
     for (const f of [LOG_FILE, 'log.head', 'log.checkpoints']) await fsp.rm(join(copy, f), { recursive: true, force: true });
     const r = await snapJson(['verify-model', join(work, 'm.bin'), '--pubkey', keys.pub, '--store', copy]);
-    expect(r.code, r.stdout).toBe(1);
-    expect(r.json.failure.code).toBe('INTEGRITY_FAILURE');
-    expect(r.json.failure.message).toContain('the store has no audit log (log.jsonl)');
+    expect(r.code, r.stdout).toBe(0);
+    expect(r.stderr).toMatch(/^note: the store has no audit log \(log\.jsonl\), which a store the snap command made holds from its start .*cannot be seen here$/m);
     expect(r.json.attestations.map((x: { ref: string }) => x.ref)).toEqual(['m-clean@1']);
-    // With its log in place and the same attestation removed, the log names it (as above): the check is only for a log that is gone.
+    // With its log in place and the same attestation removed, the log names it (as above): exit 1.
     const kept = join(await tempDir('snap-vm-log-kept-'), 'store');
     await fsp.cp(store, kept, { recursive: true });
     await fsp.rm(join(kept, 'attestations', 'm-scrape'), { recursive: true, force: true });
     const named = await snapJson(['verify-model', join(work, 'm.bin'), '--pubkey', keys.pub, '--store', kept]);
     expect(named.code).toBe(1);
-    expect(named.json.failure.message).not.toContain('no audit log');
+    expect(named.stderr).not.toContain('no audit log');
     expect(named.json.missingAttestations.map((m: { ref: string }) => m.ref)).toEqual(['m-scrape@1']);
   });
 });

@@ -32,10 +32,11 @@ async function cmdImpact(a: Args, io: CliIo): Promise<number> {
   const failed = (r.unverified?.length ?? 0) + (r.unverifiedModels?.length ?? 0);
   // What the audit log records and the store no longer holds, or what of the log cannot be checked: the answer cannot be vouched for either.
   const log = r.auditLog;
-  // No log.jsonl at all (and no error reading one): every store snap makes has one from its start
-  // (init writes its first line), so it was removed — and every attestation with it can be gone unseen.
+  // No log.jsonl at all (and no error reading one): a store the CLI made has one from its start (init
+  // writes its first line), so it was removed, and attestations with it can be gone unseen — said in a
+  // note, as a log without checkpoints is: a store made through the library (ops/seal.ts) keeps none.
   const noLog = !log.read && log.error === undefined;
-  const unchecked = log.unreadableLines + log.refused.filter((x) => !x.attestationChecked).length + log.refusedUnlistedUnchecked + (log.error !== undefined || noLog ? 1 : 0);
+  const unchecked = log.unreadableLines + log.refused.filter((x) => !x.attestationChecked).length + log.refusedUnlistedUnchecked + (log.error !== undefined ? 1 : 0);
   const missing = r.missingAttestations.length + log.unlisted;
   const cps = r.auditLog.checkpoints;
   // A name the store holds as another snapshot than signed records name: the answer is about another snapshot than theirs.
@@ -81,7 +82,7 @@ async function cmdImpact(a: Args, io: CliIo): Promise<number> {
   if (log.refusedUnlisted > 0) lines.push(`note: … and ${plural(log.refusedUnlisted, 'more attest line')} of the audit log that cannot be used`);
   if (log.unreadableLines > 0) lines.push(`note: ${plural(log.unreadableLines, 'line')} of the audit log cannot be read (malformed, or over 1 MiB): an attestation ${log.unreadableLines === 1 ? 'it records' : 'they record'} is not checked (snap log --verify)`);
   if (log.error !== undefined) lines.push(`note: the audit log cannot be read, so the attestations it records are not checked: ${escapeMessage(log.error)}`);
-  if (noLog) lines.push('note: the store has no audit log (log.jsonl), which every store snap makes holds from its start (init writes its first line): it was removed, so attestations removed with it, and the models they name, cannot be seen here; the answer above is not vouched for (exit 1)');
+  if (noLog) lines.push('note: the store has no audit log (log.jsonl), which a store the snap command made holds from its start (init writes its first line): if this one had it, it was removed, and attestations removed with it, and the models they name, cannot be seen here (keep a checkpoint: snap log checkpoint --key KEY)');
   if (cps.problems.length === 0 && r.auditLog.lines > cps.covered) {
     const span = r.auditLog.lines === cps.covered + 1 ? `line ${r.auditLog.lines} of the audit log comes` : `lines ${cps.covered + 1}–${r.auditLog.lines} of the audit log come`;
     lines.push(cps.newest === undefined && cps.covered === 0

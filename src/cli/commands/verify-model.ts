@@ -36,8 +36,9 @@ async function cmdVerifyModel(a: Args, io: CliIo): Promise<number> {
   const revocations = revocationSource(store.root, [], remembered, remembered.counted);
   // With the store's attestations, the checkpoint check shares verifyModel's pass over the audit log (read once).
   const logCheck = attestationFile === undefined ? await beginLogCheck(a, io, store.root) : undefined;
-  // Looked at before this run appends its own line (which would start a new log): every store snap
-  // makes holds log.jsonl from its start (init writes its first line), so none means it was removed.
+  // Looked at before this run appends its own line (which would start a new log): a store the CLI made
+  // holds log.jsonl from its start (init writes its first line), so none there means it was removed —
+  // said in a note (a store made through the library keeps none).
   const noLog = logCheck !== undefined && !existsSync(join(store.root, LOG_FILE));
   const r0 = await verifyModel({ files: artifacts, trusted, store, revocations, ...(attestationFile ? { attestationFile } : {}), ...(expect !== undefined ? { expect } : {}), complete, ...(logCheck?.leaves ? { logLeaves: logCheck.leaves } : {}) });
   await remembered.keep();
@@ -48,9 +49,8 @@ async function cmdVerifyModel(a: Args, io: CliIo): Promise<number> {
   const cpProblems = auditLog?.checkpoints.problems ?? [];
   const r = r0.ok && cpProblems.length > 0
     ? { ...r0, ok: false, failure: { code: 'INTEGRITY_FAILURE', message: `the audit log no longer extends its checkpoints (${[...new Set(cpProblems.map((p) => p.kind))].join(', ')}): an attestation of these files may have been removed together with its log line (snap log --verify)` } }
-    : r0.ok && noLog
-      ? { ...r0, ok: false, failure: { code: 'INTEGRITY_FAILURE', message: `the store has no audit log (${LOG_FILE}), which every store snap makes holds from its start: it was removed, so an attestation of these files may have been removed with it (one naming a revoked or untrusted snapshot, say); restore the store's log, or check an attestation file you trust with --attestation` } }
-      : r0;
+    : r0;
+  if (noLog && !a.quiet) io.stderr.write(`note: the store has no audit log (${LOG_FILE}), which a store the snap command made holds from its start (init writes its first line): if this one had it, it was removed, and an attestation of these files removed with it (one naming a revoked or untrusted snapshot, say) cannot be seen here\n`);
   const log = await audit(io, storeRoot, { command: 'verify-model', ...(r.attestations[0] ? { ref: r.attestations[0].ref, snapshot: r.attestations[0].id } : {}), outcome: r.ok ? 'ok' : 'failed', details: { models: r.files.map((f) => f.sha256), ...(r.failure ? { failure: r.failure.code } : {}) } }, { quiet: !!a.quiet });
   if (a.json) {
     jsonOut(io, { ...r, ...(auditLog ? { auditLog } : {}), log });
