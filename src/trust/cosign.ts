@@ -65,7 +65,7 @@ interface Checked {
  * @throws SnapError `SIGNATURE_INVALID` (no valid signature by an `expected` key) |
  *   `ENVELOPE_MALFORMED` | `ENVELOPE_UNKNOWN_PAYLOAD_TYPE` | `STATEMENT_*` |
  *   `INTEGRITY_FAILURE` (statement.json is not the payload; the manifest does not match) |
- *   `SNAPSHOT_NAME_MISMATCH` | `MANIFEST_*` / `PATH_*` | `NOT_FOUND` | `IO_ERROR`
+ *   `SNAPSHOT_NAME_MISMATCH` | `SNAPSHOT_ROLLBACK` (`versionSeen`) | `MANIFEST_*` / `PATH_*` | `NOT_FOUND` | `IO_ERROR`
  */
 async function checkBeforeSigning(loc: SnapshotLocation, expected?: readonly TrustedKey[], versionSeen?: TrustRules['versionSeen']): Promise<Checked> {
   const statementBytes = await readBounded(join(loc.dir, STATEMENT_FILE), MAX_STATEMENT_BYTES);
