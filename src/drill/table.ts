@@ -1,6 +1,7 @@
 /**
- * Record files as the drill edits them: CSV, TSV and JSONL, one record per line. Parsing keeps
- * every line's bytes, so an edit changes only the record it means to. Pure.
+ * Record files as the drill edits them: CSV, TSV and JSONL, one record per line (a CSV record with
+ * quoted fields may span lines, RFC 4180). Parsing keeps every record's bytes, so an edit changes
+ * only the record it means to. Pure.
  */
 import type { TsvQuoting } from '../core/records.js';
 import { jcs } from '../records/canonical.js';
@@ -31,6 +32,8 @@ export interface Table {
   stops: Uint32Array;
   /** Each record's line end: {@link END_TEXT}`[ends[i]]` (`\n`, `\r\n`; `` or `\r` only on a last line). */
   ends: Uint8Array;
+  /** CSV with quoted fields (RFC 4180): a record's "line" may span lines, its fields are read with {@link csvFields}. */
+  quoted?: boolean;
 }
 
 /** The line ends a record may have, by their code in {@link Table.ends}. */
@@ -52,14 +55,83 @@ export function endOf(t: Table, i: number): string {
 export function recordOf(t: Table, i: number): Record<string, unknown> {
   const line = lineOf(t, i);
   if (t.format === 'jsonl') return JSON.parse(line) as Record<string, unknown>;
-  const f = line.split(t.format === 'tsv' ? '\t' : ',');
+  const f = t.quoted ? (csvFields(line) as string[]) : line.split(t.format === 'tsv' ? '\t' : ',');
   return Object.fromEntries((t.columns as string[]).map((c, k) => [c, f[k] as string]));
+}
+
+/** `"`, the RFC 4180 quote. */
+const QUOTE = 0x22;
+/** `,`, the CSV field separator. */
+const COMMA = 0x2c;
+
+/**
+ * The fields of one CSV record's text (RFC 4180 §2): a field in double quotes may hold commas, line
+ * breaks and `""` (one `"`); other fields are taken as they are. Undefined when a quote is out of
+ * place (inside an unquoted field, or text after a closing quote): the seal's reader refuses those.
+ */
+export function csvFields(s: string): string[] | undefined {
+  const out: string[] = [];
+  let i = 0;
+  for (;;) {
+    if (s.charCodeAt(i) === QUOTE) {
+      let v = '';
+      let j = i + 1;
+      for (;;) {
+        const q = s.indexOf('"', j);
+        if (q === -1) return undefined;
+        v += s.slice(j, q);
+        if (s.charCodeAt(q + 1) === QUOTE) {
+          v += '"';
+          j = q + 2;
+          continue;
+        }
+        i = q + 1;
+        break;
+      }
+      out.push(v);
+      if (i === s.length) return out;
+      if (s.charCodeAt(i) !== COMMA) return undefined;
+      i++;
+    } else {
+      const c = s.indexOf(',', i);
+      const f = c === -1 ? s.slice(i) : s.slice(i, c);
+      if (f.includes('"')) return undefined;
+      out.push(f);
+      if (c === -1) return out;
+      i = c + 1;
+    }
+  }
+}
+
+/** Where each record of a CSV text with quoted fields ends: the LFs outside quotes; undefined when a quote is never closed. */
+function csvRecordEnds(text: string): number[] | undefined {
+  const ends: number[] = [];
+  let i = 0;
+  for (;;) {
+    const q = text.indexOf('"', i);
+    const nl = text.indexOf('\n', i);
+    if (nl !== -1 && (q === -1 || nl < q)) {
+      ends.push(nl);
+      i = nl + 1;
+      continue;
+    }
+    if (q === -1) return ends;
+    // Inside quotes up to the next quote ("" closes and opens again: the parity holds).
+    const close = text.indexOf('"', q + 1);
+    if (close === -1) return undefined;
+    i = close + 1;
+  }
+}
+
+/** A field as CSV writes it: in double quotes (each `"` doubled) when it holds a comma, a quote or a line break. */
+function csvField(v: string): string {
+  return /[",\r\n]/.test(v) ? `"${v.replaceAll('"', '""')}"` : v;
 }
 
 /**
  * Split a record file into records, one per line.
- * @returns the table, or a reason it cannot be edited line by line (quoted CSV fields, a ragged
- *   row, a line that is not a JSON object, invalid UTF-8, no header)
+ * @returns the table, or a reason it cannot be edited record by record (a quote out of place or
+ *   never closed, quoted TSV fields, a ragged row, a line that is not a JSON object, invalid UTF-8, no header)
  */
 export function parseTable(bytes: Uint8Array, format: TableFormat, quoting?: TsvQuoting): Table | { unsupported: string } {
   let text: string;
@@ -70,17 +142,22 @@ export function parseTable(bytes: Uint8Array, format: TableFormat, quoting?: Tsv
   }
   const bom = text.startsWith(BOM);
   if (bom) text = text.slice(1);
-  if (format === 'csv' && text.includes('"')) return { unsupported: 'it has quoted CSV fields (a record may span lines)' };
   if (quoting === 'csv' && text.includes('"')) return { unsupported: 'it has quoted TSV fields (a record may span lines)' };
-  // Lines: split at LF; a CR before it belongs to the line end; an empty last piece is no line.
+  // CSV with quoted fields: a record ends at an LF outside quotes (it may span lines).
+  const quoted = format === 'csv' && text.includes('"');
+  const recordEnds = quoted ? csvRecordEnds(text) : undefined;
+  if (quoted && recordEnds === undefined) return { unsupported: 'a quoted CSV field is never closed' };
+  // Lines: split at LF (outside quotes); a CR before it belongs to the line end; an empty last piece is no line.
   let count = 0;
-  for (let at = text.indexOf('\n'); at !== -1; at = text.indexOf('\n', at + 1)) count++;
-  if (!text.endsWith('\n') && text !== '') count++;
+  if (recordEnds) count = recordEnds.length;
+  else for (let at = text.indexOf('\n'); at !== -1; at = text.indexOf('\n', at + 1)) count++;
+  const lastEnd = recordEnds ? (recordEnds.at(-1) ?? -1) : text.lastIndexOf('\n');
+  if (lastEnd !== text.length - 1 && text !== '') count++;
   const starts = new Uint32Array(count);
   const stops = new Uint32Array(count);
   const ends = new Uint8Array(count);
   for (let i = 0, from = 0; i < count; i++) {
-    const nl = text.indexOf('\n', from);
+    const nl = recordEnds ? (recordEnds[i] ?? -1) : text.indexOf('\n', from);
     const stop = nl === -1 ? text.length : nl;
     const cr = stop > from && text.charCodeAt(stop - 1) === 0x0d;
     starts[i] = from;
@@ -104,8 +181,17 @@ export function parseTable(bytes: Uint8Array, format: TableFormat, quoting?: Tsv
   if (count === 0) return { unsupported: 'it has no header' };
   const header = text.slice(starts[0], stops[0]);
   const sep = format === 'tsv' ? '\t' : ',';
-  const columns = header.split(sep);
-  const t: Table = { format, bom, header, columns, headerEnd: END_TEXT[ends[0] as number], text, length: count - 1, starts: starts.subarray(1), stops: stops.subarray(1), ends: ends.subarray(1) };
+  const columns = quoted ? csvFields(header) : header.split(sep);
+  if (!columns) return { unsupported: 'a quote is out of place in the header' };
+  const t: Table = { format, bom, header, columns, headerEnd: END_TEXT[ends[0] as number], text, length: count - 1, starts: starts.subarray(1), stops: stops.subarray(1), ends: ends.subarray(1), ...(quoted ? { quoted } : {}) };
+  if (quoted) {
+    for (let i = 0; i < t.length; i++) {
+      const f = csvFields(lineOf(t, i));
+      if (!f) return { unsupported: 'a quote is out of place in a row' };
+      if (f.length !== columns.length) return { unsupported: 'a row has another number of fields than the header' };
+    }
+    return t;
+  }
   for (let i = 0; i < t.length; i++) {
     // The number of fields, counted without splitting the line into strings.
     let fields = 1;
@@ -115,16 +201,17 @@ export function parseTable(bytes: Uint8Array, format: TableFormat, quoting?: Tsv
   return t;
 }
 
-/** Whether `value` can be written into a field of this table as is. */
+/** Whether `value` can be written into a field of this table (CSV: any, quoted where it must be). */
 export function writableField(t: Table, value: string): boolean {
-  if (t.format === 'jsonl') return true;
-  return !/[\r\n"]/.test(value) && !value.includes(t.format === 'tsv' ? '\t' : ',');
+  if (t.format === 'jsonl' || t.format === 'csv') return true;
+  return !/[\r\n"]/.test(value) && !value.includes('\t');
 }
 
-/** A record as one line of this table. */
+/** A record as one line of this table (CSV: a field quoted when it holds a comma, a quote or a line break). */
 export function renderRecord(t: Table, r: Record<string, unknown>): string {
   if (t.format === 'jsonl') return JSON.stringify(r);
-  return (t.columns as string[]).map((c) => String(r[c])).join(t.format === 'tsv' ? '\t' : ',');
+  if (t.format === 'csv') return (t.columns as string[]).map((c) => csvField(String(r[c]))).join(',');
+  return (t.columns as string[]).map((c) => String(r[c])).join('\t');
 }
 
 /** One change to a table's records: a record's line replaced, a record removed, or a record appended. */

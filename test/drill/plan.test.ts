@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { ATTACK_KINDS, parseAttackList, RECORD_KINDS } from '../../src/drill/kinds.js';
 import { lookalike, planDrill, type DrillFile, type PlanInput, type RecordTarget } from '../../src/drill/plan.js';
-import { lineOf, parseTable, recordOf, serializeEdit } from '../../src/drill/table.js';
+import { lineOf, parseTable, recordOf, renderRecord, serializeEdit } from '../../src/drill/table.js';
 import { judge } from '../../src/drill/judge.js';
 import { rounds } from '../../src/drill/run.js';
 import { drillReport } from '../../src/drill/report.js';
@@ -185,8 +185,31 @@ describe('table', () => {
     expect(bytesText(serializeEdit(none, { append: '1,2' }))).toBe('a,b\n1,2\n');
   });
 
-  it('refuses quoted CSV and ragged rows (edited line by line they could change other records)', () => {
-    expect(parseTable(enc.encode('a,b\n"x,y",1\n'), 'csv')).toHaveProperty('unsupported');
+  it('edits CSV with quoted fields record by record (RFC 4180: commas, "" and line breaks inside quotes); it refused every such file, so one quoted field made every record attack "not applicable" (found by review, thirty-eighth session)', () => {
+    const text = 'id,"text",label\r\n1,"hello, ""world""",spam\r\n2,"two\r\nlines",ham\r\n3,plain,ham';
+    const t = parseTable(enc.encode(text), 'csv');
+    if ('unsupported' in t) throw new Error(t.unsupported);
+    expect(t.columns).toEqual(['id', 'text', 'label']);
+    expect(t.length).toBe(3);
+    expect([0, 1, 2].map((i) => recordOf(t, i))).toEqual([
+      { id: '1', text: 'hello, "world"', label: 'spam' },
+      { id: '2', text: 'two\r\nlines', label: 'ham' },
+      { id: '3', text: 'plain', label: 'ham' },
+    ]);
+    for (let i = 0; i < t.length; i++) expect(bytesText(serializeEdit(t, { replace: i, line: lineOf(t, i) }))).toBe(text);
+    // A label flipped on the record that spans lines: that record's label changes, every other byte stays.
+    expect(bytesText(serializeEdit(t, { replace: 1, line: renderRecord(t, { ...recordOf(t, 1), label: 'spam' }) }))).toBe(text.replace('lines",ham', 'lines",spam'));
+    expect(renderRecord(t, { id: '4', text: 'a "b", c', label: 'x' })).toBe('4,"a ""b"", c",x');
+    const plan = planDrill({ seed: 2, kinds: ['record-label-flip'], files: [{ path: 't.csv', size: text.length, bytes: enc.encode(text) }], allPaths: new Set(['t.csv']), records: [{ path: 't.csv', format: 'csv', identity: 'key', key: ['id'], label: 'label', configured: true }] });
+    expect(plan.notApplicable).toEqual([]);
+    expect(plan.planted[0]?.kind).toBe('record-label-flip');
+  });
+
+  it('refuses a quote never closed or out of place, and ragged rows (edited, they could change other records)', () => {
+    expect(parseTable(enc.encode('a,b\n"x,y,1\n'), 'csv')).toHaveProperty('unsupported');
+    expect(parseTable(enc.encode('a,b\nx"y,1\n'), 'csv')).toHaveProperty('unsupported');
+    expect(parseTable(enc.encode('a,b\n"x"y,1\n'), 'csv')).toHaveProperty('unsupported');
+    expect(parseTable(enc.encode('a,b\n"x,y",1,2\n'), 'csv')).toHaveProperty('unsupported');
     expect(parseTable(enc.encode('a,b\n1\n'), 'csv')).toHaveProperty('unsupported');
     expect(parseTable(enc.encode('[1]\n'), 'jsonl')).toHaveProperty('unsupported');
   });
