@@ -107,9 +107,11 @@ export function csvFields(s: string): string[] | undefined {
 function csvRecordEnds(text: string): number[] | undefined {
   const ends: number[] = [];
   let i = 0;
+  // The next LF, looked for again only once passed: a long line of many quoted fields is scanned once, not once a field.
+  let nl = text.indexOf('\n');
   for (;;) {
     const q = text.indexOf('"', i);
-    const nl = text.indexOf('\n', i);
+    if (nl !== -1 && nl < i) nl = text.indexOf('\n', i);
     if (nl !== -1 && (q === -1 || nl < q)) {
       ends.push(nl);
       i = nl + 1;
