@@ -200,10 +200,12 @@ export function planDrill(input: PlanInput): Plan {
           // Every class folder holding the same names (cat/0001.jpg, dog/0001.jpg: image datasets):
           // moved under a name of its own there, the extension kept (it was "no label folders", and
           // the drill passed without moving a file between labels).
-          for (const s of moves.length === 0 ? siblings : []) {
-            for (let i = 1; i <= MAX_FREE_NAME_TRIES && moves.length === 0; i++) {
-              const to = join(join(dirOf(d), s), `${DRILL_NAME_PREFIX}${i > 1 ? `${i}-` : ''}${baseOf(f.path)}`);
-              if (free(to)) moves.push({ from: f.path, to });
+          if (moves.length === 0) {
+            for (const s of siblings) {
+              for (let i = 1; i <= MAX_FREE_NAME_TRIES && moves.length === 0; i++) {
+                const to = join(join(dirOf(d), s), `${DRILL_NAME_PREFIX}${i > 1 ? `${i}-` : ''}${baseOf(f.path)}`);
+                if (free(to)) moves.push({ from: f.path, to });
+              }
             }
           }
           if (moves.length > 0) break;
