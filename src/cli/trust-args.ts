@@ -141,13 +141,22 @@ export async function pubkeyTrustRules(a: Args, io: CliIo, storeRoot: string, tr
  * @throws SnapError `STATE_MALFORMED`
  */
 export async function versionSeenOfKeys(a: Args, io: CliIo, storeRoot: string, trusted: readonly TrustedKey[]): ReturnType<typeof versionSeenRule> {
-  const dir = stateDir(a['state-dir'] as string | undefined, io.env, io.cwd);
-  const state = await readState(dir).catch((e: unknown) => {
+  const state = await readStateOrNote(stateDir(a['state-dir'] as string | undefined, io.env, io.cwd), a, io, 'the versions this machine has trusted are');
+  return versionSeenRule(state, trustDomain(trusted, 1, undefined), storeRoot, io);
+}
+
+/**
+ * The trusted state of `dir` for a run that only applies it: one this user cannot read (another
+ * user's, 0600; not a file) is undefined, with a note (unless `--quiet`) that `unapplied` (what
+ * it keeps) "not applied in this run"; one that does not parse stops the run.
+ * @throws SnapError `STATE_MALFORMED`
+ */
+async function readStateOrNote(dir: string, a: Args, io: CliIo, unapplied: string): Promise<TrustedState | undefined> {
+  return readState(dir).catch((e: unknown) => {
     if (!isSnapError(e, 'IO_ERROR')) throw e;
-    if (!a.quiet) io.stderr.write(`note: ${escapeMessage(e.message)}: the versions this machine has trusted are not applied in this run\n`);
+    if (!a.quiet) io.stderr.write(`note: ${escapeMessage(e.message)}: ${unapplied} not applied in this run\n`);
     return undefined;
   });
-  return versionSeenRule(state, trustDomain(trusted, 1, undefined), storeRoot, io);
 }
 
 /**
@@ -158,10 +167,10 @@ export async function versionSeenOfKeys(a: Args, io: CliIo, storeRoot: string, t
  * diff, check, bom and sign with --pubkey do not take the other store's copy that verify refuses. A snapshot found elsewhere (an
  * archive's spool folder, a snapshot folder given by path) says nothing of any store, as in verify.
  * Only verify and restore record what they trusted ({@link recordVersionSeen}); the others only judge.
- * @returns the rule, or undefined when the state could not be read or records nothing
+ * @returns the rule, or undefined when the state could not be read
  */
 export async function versionSeenRule(state: TrustedState | undefined, domain: string, storeRoot: string, io: Pick<CliIo, 'givenStore'>): Promise<((loc: SnapshotLocation, snapshot: string, statement: Statement) => RuleFailure | undefined) | undefined> {
-  if (!state || (Object.keys(state.latest).length === 0 && Object.keys(state.latestByStore ?? {}).length === 0)) return undefined;
+  if (!state) return undefined;
   const stores = await storeIdentities(storeRoot, io);
   return (loc, snapshot, statement) => (loc.dir !== '' && isInside(loc.dir, storeRoot) ? replacedVersion(state, domain, snapshot, statement, stores) : undefined);
 }
@@ -216,11 +225,7 @@ export interface MachineRevocations extends RememberedRevocations {
  * @throws SnapError `STATE_MALFORMED`
  */
 export async function rememberedRevocations(dir: string, a: Args, io: CliIo): Promise<MachineRevocations> {
-  const state = await readState(dir).catch((e: unknown) => {
-    if (!isSnapError(e, 'IO_ERROR')) throw e;
-    if (!a.quiet) io.stderr.write(`note: ${escapeMessage(e.message)}: the revocations this machine has seen are not applied in this run\n`);
-    return undefined;
-  });
+  const state = await readStateOrNote(dir, a, io, 'the revocations this machine has seen are');
   const seen: RevocationDoc[] = [];
   return {
     ...(state ? { state } : {}),
