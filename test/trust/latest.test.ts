@@ -39,6 +39,15 @@ async function twoVersions() {
  */
 async function replaceSeenV2(t: Awaited<ReturnType<typeof twoVersions>>) {
   expect((await t.verifyLatest()).code).toBe(0); // this machine has now seen ds@v2
+  return replaceV2(t);
+}
+
+/**
+ * What replaceSeenV2 does once this machine has recorded ds@v2 (by a verify, or a restore): a
+ * second later, another store's ds@v2, signed by the same key, takes the genuine one's folder
+ * (`objects: true`: its objects are copied in too, for a restore).
+ */
+async function replaceV2(t: Awaited<ReturnType<typeof twoVersions>>, opts: { objects?: boolean } = {}) {
   await new Promise((r) => setTimeout(r, 1100));
   const otherStore = join(t.work, 'other-store');
   const otherData = await makeTree({ 'unreviewed.txt': 'poison\n' });
@@ -47,6 +56,7 @@ async function replaceSeenV2(t: Awaited<ReturnType<typeof twoVersions>>) {
   const dir = join(t.store, 'snapshots', 'ds', 'v2');
   await fsp.rm(dir, { recursive: true, force: true });
   await fsp.cp(join(otherStore, 'snapshots', 'ds', 'v2'), dir, { recursive: true });
+  if (opts.objects) await fsp.cp(join(otherStore, 'objects'), join(t.store, 'objects'), { recursive: true, force: false });
   return { otherData, copy };
 }
 
@@ -186,9 +196,9 @@ describe('verify --against NAME@latest', () => {
 
   it('makes restore, attest, diff, check, bom and sign --pubkey refuse the replaced ds@v2 as verify does (SNAPSHOT_ROLLBACK; restore wrote it, exit 0), pass ds@v1 beside it, and a machine that never saw ds@v2 cannot tell', async () => {
     const t = await twoVersions();
-    const { otherData } = await replaceSeenV2(t);
     // The other store's objects too: only the trusted state can tell its ds@v2 from the genuine one.
-    await fsp.cp(join(t.work, 'other-store', 'objects'), join(t.store, 'objects'), { recursive: true, force: false });
+    expect((await t.verifyLatest()).code).toBe(0);
+    const { otherData } = await replaceV2(t, { objects: true });
     const on = (args: string[], env = t.env) => snapJson([...args, '--store', t.store], { env, cwd: t.work });
     const rollback = `this machine has trusted ds@v2 as ${t.v2}`;
 
@@ -229,6 +239,10 @@ describe('verify --against NAME@latest', () => {
     expect(v1.code, v1.stdout).toBe(0);
     const v1Signed = await on(['sign', 'ds@v1', '--key', mallory.key, '--pubkey', keys.pub]);
     expect(v1Signed.code, v1Signed.stdout).toBe(0);
+    // sign's --state-dir is read with --pubkey only: alone, a usage error (exit 2), nothing signed.
+    const alone = await on(['sign', 'ds@v1', '--key', keys.key, '--state-dir', t.state]);
+    expect(alone.code, alone.stdout).toBe(2);
+    expect(alone.json.error.code).toBe('USAGE');
     // A machine that never saw the genuine ds@v2 cannot tell (FORMAT.md §17): restore takes it.
     const fresh = await on(['restore', 'ds@v2', join(t.work, 'fresh-restore'), '--pubkey', keys.pub], { SNAP_STATE_DIR: join(t.work, 'fresh') });
     expect(fresh.code, fresh.stdout).toBe(0);
@@ -242,13 +256,7 @@ describe('verify --against NAME@latest', () => {
     const state = JSON.parse(await fsp.readFile(join(t.state, STATE_FILE), 'utf8'));
     expect(Object.values(state.latestByStore[t.store]).map((d) => (d as Record<string, { snapshot: string }>).ds?.snapshot)).toEqual([t.v2]);
     // Someone who can write the store (no key) puts another store's ds@v2 in its place.
-    await new Promise((r) => setTimeout(r, 1100));
-    const otherStore = join(t.work, 'other-store');
-    const otherData = await makeTree({ 'unreviewed.txt': 'poison\n' });
-    expect((await snapJson(['seal', otherData, '--as', 'ds@v2', '--key', keys.key, '--store', otherStore], { env: { SNAP_STATE_DIR: join(t.work, 'other-state') } })).code).toBe(0);
-    await fsp.rm(join(t.store, 'snapshots', 'ds', 'v2'), { recursive: true, force: true });
-    await fsp.cp(join(otherStore, 'snapshots', 'ds', 'v2'), join(t.store, 'snapshots', 'ds', 'v2'), { recursive: true });
-    await fsp.cp(join(otherStore, 'objects'), join(t.store, 'objects'), { recursive: true, force: false });
+    const { otherData } = await replaceV2(t, { objects: true });
     const again = await snapJson(['restore', 'ds@v2', join(t.work, 'again'), '--pubkey', keys.pub, '--store', t.store], { env: t.env });
     expect(again.code, again.stdout).toBe(1);
     expect(again.json.error.code).toBe('SNAPSHOT_ROLLBACK');
