@@ -1336,11 +1336,10 @@ async function snapshotRetention(remote: S3Backend, name: string, version: strin
  * object its manifest and statement name that this push did not upload.
  */
 async function lockSharedObjects(remote: S3Backend, files: Map<string, Uint8Array>, retain: Retention, uploaded: Set<string>): Promise<void> {
-  const named = objectsOf(files);
-  const shared = [...named].filter((h) => !uploaded.has(h));
-  await mapLimit(shared, TRANSFER_JOBS, async (hex) => {
-    if (await remote.hasObject(hex)) await remote.extendRetention(remote.objectKey(hex), retain);
-  });
+  const sizes = manifestSizes(files);
+  const shared = [...objectsOf(files)].filter((h) => !uploaded.has(h));
+  // Every version that can be the object's bytes (FORMAT.md §23.6): not only the current one.
+  await mapLimit(shared, TRANSFER_JOBS, async (hex) => void (await remote.lockObject(hex, retain, sizes.get(hex))));
 }
 
 /** The entry of one manifest line: its digest and size, or undefined when it does not parse (fsck and verify report it). */
@@ -1425,12 +1424,22 @@ export async function configObjectOfFile(path: string): Promise<string | undefin
  * @throws SnapError `IO_ERROR`
  */
 export async function objectsOfSnapshotIn(dir: string): Promise<Set<string>> {
-  const out = new Set((await manifestSizesOfFile(join(dir, MANIFEST_FILE))).keys());
+  return new Set((await objectSizesOfSnapshotIn(dir)).keys());
+}
+
+/**
+ * The objects the snapshot whose files are in the folder `dir` names, each with its size in bytes as
+ * its manifest gives it (undefined for a record object, whose size the statement does not give).
+ * @throws SnapError `IO_ERROR`
+ */
+export async function objectSizesOfSnapshotIn(dir: string): Promise<Map<string, number | undefined>> {
+  const out: Map<string, number | undefined> = await manifestSizesOfFile(join(dir, MANIFEST_FILE));
   const statement = await readSmallFile(join(dir, STATEMENT_FILE), MAX_STATEMENT_BYTES + 1, 'cannot read the statement', () => new SnapError('IO_ERROR', 'not a regular file')).catch((e: unknown) => {
     if (e instanceof SnapError && e.code === 'NOT_FOUND') return undefined;
     throw e;
   });
-  return recordIndexesOf(statement, out);
+  for (const h of recordIndexesOf(statement, new Set())) if (!out.has(h)) out.set(h, undefined);
+  return out;
 }
 
 /** The objects a snapshot names: its manifest entries' digests and its statement's record indexes. */

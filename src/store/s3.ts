@@ -70,6 +70,11 @@ const QUEUE = 2;
 const MIN_PART_SIZE = 5 * 1024 * 1024;
 /** A commit object or log line larger than this is refused unread (bytes). */
 const SMALL_LIMIT = 64 * 1024 * 1024;
+/**
+ * Versions listed under one object key before retention gives up on it (ListObjectVersions, 1,000 a
+ * page): snap writes one, or a few after fsck repairs; more were planted.
+ */
+const MAX_OBJECT_VERSIONS = 10_000;
 /** How long a lock may be held before others may take it over, when its holder cannot be checked (ms). */
 export const LOCK_STALE_MS = 15 * 60_000;
 /** How often a held lock is rewritten with a new `since` (ms): well within {@link LOCK_STALE_MS}. */
@@ -668,6 +673,7 @@ export class S3Backend implements StoreBackend {
    *   than `size` — found by the HEAD, or, written between the HEAD and the PUT (412), by a second
    *   HEAD: it cannot be the content (someone wrote other bytes under its name), and write-once
    *   forbids replacing it: it must not be counted as stored.
+   * With `retain`, a present object's versions of `size` bytes are all locked ({@link lockObject}).
    */
   async putObject(hex: string, open: () => Readable, size: number, retain?: Retention): Promise<PutResult> {
     const key = this.objectKey(hex);
@@ -683,7 +689,7 @@ export class S3Backend implements StoreBackend {
     }
     if (r === 'stored') this.counters.objectPuts++;
     else this.counters.objectsPresent++;
-    if (r === 'present' && retain) await this.extendRetention(key, retain);
+    if (r === 'present' && retain) await this.lockObject(hex, retain, size);
     return r;
   }
 
@@ -1684,9 +1690,52 @@ export class S3Backend implements StoreBackend {
   }
 
   /**
+   * The stored versions of the object `hex` that can hold its bytes, newest first: every version of
+   * its key that is not a delete marker, of `size` bytes when `size` is given (a version of another
+   * size cannot be the content; a record index's size is not in the statement: any size). Which of
+   * them is the sealed one the listing cannot tell — someone with write access can PUT a version of
+   * the same size over it — so retention locks them all (FORMAT.md §23.6). In an unversioned bucket,
+   * the current object (no version ID) when it is there.
+   * @throws SnapError `STORE_MALFORMED` past {@link MAX_OBJECT_VERSIONS} versions listed under the
+   *   key (planted) | `IO_ERROR`
+   */
+  async objectVersions(hex: string, size?: number): Promise<{ versionId?: string; size: number }[]> {
+    const key = this.objectKey(hex);
+    if (!(await this.isVersioned())) {
+      const there = await this.sizeOf(key);
+      return there !== undefined && (size === undefined || there === size) ? [{ size: there }] : [];
+    }
+    const out: { versionId?: string; size: number }[] = [];
+    let listed = 0;
+    for await (const page of this.versionPages(key)) {
+      for (const v of page.Versions ?? []) {
+        if (++listed > MAX_OBJECT_VERSIONS) throw new SnapError('STORE_MALFORMED', `more than ${MAX_OBJECT_VERSIONS} versions are listed under the object key ${key} in bucket ${this.where.bucket}: not written by snap (run snap fsck)`, { key });
+        if (v.Key !== key || (size !== undefined && v.Size !== size)) continue;
+        out.push({ ...(v.VersionId && v.VersionId !== 'null' ? { versionId: v.VersionId } : {}), size: v.Size ?? 0 });
+      }
+    }
+    return out;
+  }
+
+  /**
+   * Lock every version of the object `hex` that can hold its bytes ({@link objectVersions}) until
+   * `retain.until`, extending and never shortening. Locking only the current version would lock
+   * whatever someone with write access PUT over the sealed one, and let the sealed one's lock run out.
+   * @returns how many versions are locked (0: the bucket has none of that size)
+   * @throws SnapError `STORE_MALFORMED` | `IO_ERROR`
+   */
+  async lockObject(hex: string, retain: Retention, size?: number): Promise<number> {
+    const versions = await this.objectVersions(hex, size);
+    for (const v of versions) await this.extendRetention(this.objectKey(hex), retain, v.versionId);
+    return versions.length;
+  }
+
+  /**
    * A committed snapshot's retention (its winning commit object's), the objects among `objects`
    * and the snapshot's own files (its staged files, as read) whose lock ends before it (or that
-   * have none while the snapshot has one).
+   * have none while the snapshot has one). An object's current version is the one looked at: it is
+   * what readers read, and fsck's read of the object checks that it is the sealed bytes (older
+   * versions, under a delete marker or written over, keep whatever lock they had).
    */
   async retentionReport(name: string, version: string, objects: Iterable<string>): Promise<RetentionReport> {
     const { version: v, commit } = await this.readCommit(name, version);

@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { DeleteObjectCommand, GetObjectCommand, GetObjectRetentionCommand, ListObjectsV2Command, PutObjectCommand, PutObjectLockConfigurationCommand, PutObjectRetentionCommand, type S3Client } from '@aws-sdk/client-s3';
 import { useS3Server } from '../helpers/s3-server.js';
 import { makeTree, snapJson, useKeyPair } from '../helpers/tree.js';
-import { clientFor, newBucket } from './s3-fixture.js';
+import { allVersions, clientFor, newBucket } from './s3-fixture.js';
 
 const server = useS3Server('ceph');
 const kp = useKeyPair('s3retain');
@@ -88,6 +88,33 @@ describe('Object Lock retention of an S3 store whose bucket was written without 
     for (const hex of [sha('alpha\n'), sha('bravo\n')]) expect(await lockedUntil(client, bucket, objectKey('st/', hex))).not.toBeNull();
     for (const f of ['manifest.jsonl', 'statement.json', 'envelope.json', 'contents.json']) expect(await lockedUntil(client, bucket, await stagedKey(client, bucket, 'st/', 'ds@v1', f))).not.toBeNull();
     expect(await lockedUntil(client, bucket, 'st/snapshots/ds/v1/commit.json')).not.toBeNull();
+  });
+
+  it('retain and seal --retain lock the version the seal wrote, not only one of the same size PUT over it (with no key) after the seal', { timeout: 120_000 }, async () => {
+    const client = clientFor(server);
+    const bucket = await newBucket(client, 'locked');
+    const store = `s3://${bucket}/st`;
+    const data = await makeTree({ 'a.txt': 'alpha\n', 'b.txt': 'bravo\n' });
+    expectOk(await run(['seal', data, '--as', 'ds@v1', '--key', kp.key, '--store', store]));
+    // Someone with write access, no key: other bytes of the same size over alpha's object, so that
+    // a lock taken later goes to them and the sealed version can be deleted once it is unlocked.
+    const key = objectKey('st/', sha('alpha\n'));
+    const [sealed] = await allVersions(client, bucket, key);
+    await client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: 'omega\n' }));
+    expect((await allVersions(client, bucket, key)).length).toBe(2);
+
+    const r = await run(['retain', 'ds@v1', '--until', '30d', '--store', store]);
+    expectOk(r);
+    const sealedUntil = await lockedUntil(client, bucket, key, sealed!.VersionId);
+    expect(Date.parse(sealedUntil ?? '') - Date.now()).toBeGreaterThan(29 * 86_400_000);
+
+    // A second seal sharing the object extends the sealed version's lock too.
+    const more = await makeTree({ 'a.txt': 'alpha\n', 'c.txt': 'charlie\n' });
+    expectOk(await run(['seal', more, '--as', 'ds@v2', '--key', kp.key, '--store', store, '--retain', '60d']));
+    expect(Date.parse((await lockedUntil(client, bucket, key, sealed!.VersionId)) ?? '') - Date.now()).toBeGreaterThan(59 * 86_400_000);
+    // fsck still fails on the object's bytes, which readers refuse.
+    const f = await run(['fsck', '--store', store]);
+    expect(f.code, f.stdout + f.stderr).toBe(1);
   });
 
   it("fsck fails (exit 1) and show tells when a snapshot's own file is locked for less time than the snapshot, as it does for an object", { timeout: 120_000 }, async () => {

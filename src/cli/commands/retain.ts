@@ -31,14 +31,14 @@ async function cmdRetain(a: Args, io: CliIo): Promise<number> {
   if (ref.kind !== 'name') throw new SnapError('USAGE', `retain takes NAME@VERSION, not ${JSON.stringify(String(a.ref))}`);
   const mode = String(a['retain-mode'] ?? 'compliance').toLowerCase() === 'governance' ? 'GOVERNANCE' : 'COMPLIANCE';
   const until = new Date(parseExpiry(String(a.until), new Date(), '--until'));
-  const [{ openS3Backend }, { objectsOfSnapshotIn }, { mapLimit }] = await Promise.all([import('../../store/open-s3.js'), import('../../store/remote-session.js'), import('../../store/s3.js')]);
+  const [{ openS3Backend }, { objectSizesOfSnapshotIn }, { mapLimit }] = await Promise.all([import('../../store/open-s3.js'), import('../../store/remote-session.js'), import('../../store/s3.js')]);
   const remote = await openS3Backend(url, io.env);
   await remote.open(false);
   await remote.checkObjectLock();
   // Retention is only ever extended, never shortened: readers may run beside (an append lock,
   // FORMAT.md §23.4); a seal or another retain may not.
   const lock = await remote.lock(undefined, lockKindFor('retain'));
-  let objects: string[];
+  let objects: Map<string, number | undefined>;
   let committedEnvelope: Uint8Array | undefined;
   try {
     // The snapshot's files go through a temporary folder: its manifest may be larger than memory allows.
@@ -61,15 +61,15 @@ async function cmdRetain(a: Args, io: CliIo): Promise<number> {
           { ref: `${ref.name}@${ref.version}`, files: wrong },
         );
       }
-      objects = [...(await objectsOfSnapshotIn(dir))];
+      objects = await objectSizesOfSnapshotIn(dir);
       committedEnvelope = written.includes(ENVELOPE_FILE) ? await fsp.readFile(join(dir, ENVELOPE_FILE)) : undefined;
     } finally {
       await removeDir();
     }
     const retain = { mode, until } as const;
-    await mapLimit(objects, 16, async (hex) => {
-      if (await remote.hasObject(hex)) await remote.extendRetention(remote.objectKey(hex), retain);
-    });
+    // Every version of each object that can hold its bytes, not only the current one: a version PUT
+    // over the sealed one (same size, other bytes) would take the lock, and the sealed one's run out.
+    await mapLimit([...objects], 16, async ([hex, size]) => void (await remote.lockObject(hex, retain, size)));
     // Its co-signatures (FORMAT.md §23.8): a threshold of signers holds as long as the snapshot.
     // Only files that are co-signatures of it, as readers merge them, and at most as many as a
     // reader without trusted keys reads: any key planted under that folder (junk of any size)
@@ -96,8 +96,8 @@ async function cmdRetain(a: Args, io: CliIo): Promise<number> {
     await lock.release();
   }
   const untilText = until.toISOString().replace(/\.000Z$/, 'Z');
-  if (a.json) jsonOut(io, { ok: true, ref: `${ref.name}@${ref.version}`, mode, until: untilText, objects: objects.length });
-  else if (!a.quiet) io.stdout.write(`retained ${shown(`${ref.name}@${ref.version}`)}: ${objects.length} objects and the snapshot's files locked (${mode}) until at least ${untilText}\n`);
+  if (a.json) jsonOut(io, { ok: true, ref: `${ref.name}@${ref.version}`, mode, until: untilText, objects: objects.size });
+  else if (!a.quiet) io.stdout.write(`retained ${shown(`${ref.name}@${ref.version}`)}: ${objects.size} objects and the snapshot's files locked (${mode}) until at least ${untilText}\n`);
   return EXIT_OK;
 }
 
