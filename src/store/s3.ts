@@ -302,9 +302,11 @@ export const MAX_JUNK_KEYS_KEPT = 1000;
  * - attestations: {@link MAX_ATTESTATION_FILES_LISTED} files (two an attestation);
  * - log checkpoints: {@link MAX_CHECKPOINT_FILES_READ} + 1 files (the reader refuses more,
  *   CHECKPOINT_MALFORMED);
- * - co-signatures: per snapshot folder `signatures/NAME/VERSION/`, the first
- *   {@link MAX_COSIGNATURE_FILES_READ} by name (no reader reads more); in all,
- *   {@link MAX_COSIGNATURE_FILES_LISTED}.
+ * - co-signatures: {@link MAX_COSIGNATURE_FILES_LISTED} in all (of any number of snapshots), however
+ *   many of one snapshot: a command that knows no trusted key reads the first
+ *   {@link MAX_COSIGNATURE_FILES_READ} of a snapshot by name, but one that does reads them until each
+ *   of its keys has a signature kept (store/cosignatures.ts), so that files planted to sort first
+ *   cannot push a genuine co-signature out of what it sees.
  *
  * Past a bound, co-signature and checkpoint files are counted and skipped ({@link fileSkips}): a
  * co-signature not read can leave a threshold unmet, never make a snapshot trusted, and the
@@ -1234,7 +1236,10 @@ export class S3Backend implements StoreBackend {
         } else if (folder === 'log.checkpoints/') {
           if (n > MAX_CHECKPOINT_FILES_READ) { skip(rel); continue; } // the reader refuses the folder already
         } else if (folder === COSIGNATURE_FOLDER) {
-          if (sub.n >= MAX_COSIGNATURE_FILES_READ || n >= MAX_COSIGNATURE_FILES_LISTED) { skip(rel); continue; }
+          // Not per snapshot: a command that knows its trusted keys reads a snapshot's files until
+          // each key has a signature kept, past the first MAX_COSIGNATURE_FILES_READ (junk ground to
+          // sort first must not push a genuine co-signature out of the listing).
+          if (n >= MAX_COSIGNATURE_FILES_LISTED) { skip(rel); continue; }
         }
         sub.n++;
         kept.set(folder, n + 1);

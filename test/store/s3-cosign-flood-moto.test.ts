@@ -13,6 +13,7 @@ import { useS3Server } from '../helpers/s3-server.js';
 import { makeTree, snap, tempDir, useKeyPair } from '../helpers/tree.js';
 import { clientFor, newBucket } from './s3-fixture.js';
 import { MAX_ENVELOPE_BYTES, MAX_SIGNATURES } from '../../src/core/envelope.js';
+import { MAX_COSIGNATURE_FILES } from '../../src/store/cosignatures.js';
 
 const server = useS3Server('moto');
 const producer = useKeyPair('flood-producer');
@@ -84,5 +85,34 @@ describe('co-signature files planted in an S3 store (moto)', () => {
     const s = await expectCode(['sign', 'fraud-ds@v1', '--key', second.key, '--store', s3], 0);
     expect(s.stderr).toMatch(/co-signature file\(s\) not read \(the envelope is full, room kept for 1 new signature\(s\)\)/);
     await expectCode(['verify', data, '--against', 'fraud-ds@v1', ...both.slice(0, 4), '--pubkey', second.pub, '--threshold', '3', '--store', s3], 0);
+  }, 240_000);
+
+  it(`${MAX_COSIGNATURE_FILES + 6} junk co-signature files sorting first (more than a reader without trusted keys reads) do not hide a trusted co-signature from verify`, async () => {
+    const c = clientFor(server);
+    const bucket = await newBucket(c, 'versioned');
+    const s3 = `s3://${bucket}/st`;
+    const dir = await tempDir('snap-cosign-flood-');
+    const env = { ...server.env, NODE_NO_WARNINGS: '1', SNAP_STATE_DIR: join(dir, 'state') };
+    const run = (args: string[]) => snap(args, { env });
+    const data = await makeTree({ 'a.txt': 'alpha\n' });
+    expect((await run(['seal', data, '--as', 'ds@v1', '--key', producer.key, '--store', s3])).code).toBe(0);
+    expect((await run(['sign', 'ds@v1', '--key', reviewer.key, '--store', s3])).code).toBe(0);
+    const both = ['--pubkey', producer.pub, '--pubkey', reviewer.pub, '--threshold', '2'];
+    const [genuineKey] = ((await c.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: 'st/signatures/ds/v1/' }))).Contents ?? []).map((o) => o.Key as string);
+    const { payload, payloadType } = JSON.parse(await (await c.send(new GetObjectCommand({ Bucket: bucket, Key: genuineKey as string }))).Body!.transformToString()) as { payload: string; payloadType: string };
+    // The attacker's files, each named by its digest and sorting before the genuine one.
+    const planted: { key: string; bytes: Buffer }[] = [];
+    while (planted.length < MAX_COSIGNATURE_FILES + 6) {
+      const bytes = Buffer.from(JSON.stringify({ payload, payloadType, signatures: [{ keyid: reviewer.keyid, sig: randomBytes(64).toString('base64') }] }));
+      const key = `st/signatures/ds/v1/${sha(bytes)}.json`;
+      if (key < (genuineKey as string)) planted.push({ key, bytes });
+    }
+    for (let i = 0; i < planted.length; i += 32) await Promise.all(planted.slice(i, i + 32).map((p) => c.send(new PutObjectCommand({ Bucket: bucket, Key: p.key, Body: p.bytes }))));
+
+    const v = await run(['verify', data, '--against', 'ds@v1', ...both, '--store', s3]);
+    expect(v.code, v.stdout + v.stderr).toBe(0);
+    expect(v.stderr).not.toContain('past what a reader reads');
+    // One trusted key still cannot make a threshold of 2.
+    expect((await run(['verify', data, '--against', 'ds@v1', '--pubkey', producer.pub, '--threshold', '2', '--store', s3])).code).toBe(1);
   }, 240_000);
 });
