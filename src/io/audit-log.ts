@@ -30,6 +30,7 @@ import { canonicalJson } from '../core/canonical-json.js';
 import { formatTime } from '../core/statement.js';
 import { acquireLockFile, fsyncDir, writeFileAtomic } from './store.js';
 import { ioError } from './errors.js';
+import { SnapError } from '../core/errors.js';
 import { LEAF_PREFIX } from '../core/merkle.js';
 
 /** File names in the store root. */
@@ -97,6 +98,14 @@ export interface LogHead {
   seq: number;
   sha256: string;
 }
+
+/**
+ * The largest seq a line or `log.head` can have: an S3 store keys each line by its seq in 12 decimal
+ * digits (FORMAT.md §23.1, `log/<seq>.jsonl`), so a line past it could not be listed. A head or line
+ * claiming more is none snap wrote (a forged head of seq 2^53 − 1 stopped every append; one of
+ * 10^12 sent every later line to keys no reader lists).
+ */
+export const MAX_LOG_SEQ = 999_999_999_999;
 
 const HEX64 = /^[0-9a-f]{64}$/;
 const OUTCOMES: ReadonlySet<string> = new Set(['ok', 'failed', 'error']);
@@ -176,7 +185,7 @@ export function parseAuditLine(bytes: Uint8Array): AuditLine | undefined {
   if (v === null || typeof v !== 'object' || Array.isArray(v)) return undefined;
   const o = v as Record<string, unknown>;
   const ok =
-    Number.isSafeInteger(o.seq) && (o.seq as number) >= 1 &&
+    Number.isSafeInteger(o.seq) && (o.seq as number) >= 1 && (o.seq as number) <= MAX_LOG_SEQ &&
     typeof o.prev === 'string' && HEX64.test(o.prev) &&
     typeof o.time === 'string' && typeof o.command === 'string' &&
     typeof o.outcome === 'string' && OUTCOMES.has(o.outcome) &&
@@ -193,11 +202,11 @@ export function parseAuditLine(bytes: Uint8Array): AuditLine | undefined {
   return o as AuditLine;
 }
 
-/** `log.head`'s text as its seq and hash, or undefined when it is not one snap writes. */
+/** `log.head`'s text as its seq (1 … {@link MAX_LOG_SEQ}) and hash, or undefined when it is not one snap writes. */
 export function parseHead(text: string): LogHead | undefined {
   try {
     const o = parseJsonStrict(text, 'INTEGRITY_FAILURE', 'log.head') as { seq: number; sha256: string } | null;
-    if (o && Number.isSafeInteger(o.seq) && o.seq >= 1 && typeof o.sha256 === 'string' && HEX64.test(o.sha256)) return { seq: o.seq, sha256: o.sha256 };
+    if (o && Number.isSafeInteger(o.seq) && o.seq >= 1 && o.seq <= MAX_LOG_SEQ && typeof o.sha256 === 'string' && HEX64.test(o.sha256)) return { seq: o.seq, sha256: o.sha256 };
   } catch {
     /* unreadable anchor */
   }
@@ -385,6 +394,9 @@ async function findChainPoint(logPath: string, head: LogHead | undefined): Promi
   }
   // A head ahead of the log (last lines removed) leaves a seq gap for verifyLog to report.
   const seq = Math.max(lastSeq, head ? head.seq : 0) + 1;
+  if (seq > MAX_LOG_SEQ) {
+    throw new SnapError('LOG_INCONSISTENT', `the audit log cannot go past seq ${MAX_LOG_SEQ}${head && head.seq > lastSeq ? `: ${LOG_HEAD_FILE} names seq ${head.seq} but the log ends at seq ${lastSeq} (someone else wrote it; snap log --verify reports the gap)` : ''}`, { seq });
+  }
   const sealOff = tail.size > tail.completeEnd;
   return { size: tail.size, seq, prev, sealOff, ...(torn > 0 ? { recovered: { bytes: torn, sha256: tornHash ?? (await hashFrom(logPath, tail.completeEnd)) } } : {}) };
 }

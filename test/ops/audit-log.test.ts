@@ -13,7 +13,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { makeTree, REPO, shareWithEveryone, snap, snapBin, snapJson, spawnSnap, tempDir, unprivileged, useKeyPair, heapLimit } from '../helpers/tree.js';
 import { newStorePath, sealTree, sha256, type Sealed } from '../helpers/store.js';
 import { canonicalJson } from '../../src/core/canonical-json.js';
-import { appendAudit, MAX_LOG_LINE_BYTES } from '../../src/io/audit-log.js';
+import { appendAudit, MAX_LOG_LINE_BYTES, MAX_LOG_SEQ } from '../../src/io/audit-log.js';
 import { logRoots } from '../../src/trust/log-checkpoints.js';
 import { merkleRoot } from '../../src/core/merkle.js';
 
@@ -366,6 +366,27 @@ describe('log.head and the end of the log', () => {
     expect((await logVerify(s.store)).code).toBe(0);
     expect((await snap(verifyArgs(s))).code).toBe(0);
     expect(JSON.parse(await fsp.readFile(headFile(s.store), 'utf8')).seq).toBe(5);
+  });
+
+  it(`takes no head past seq ${MAX_LOG_SEQ} (an S3 store keys a line by 12 digits): a forged one is not a valid anchor, and the next line continues the log`, async () => {
+    const s = await storeWithLog();
+    const hex = sha256('x');
+    for (const seq of [MAX_LOG_SEQ + 1, Number.MAX_SAFE_INTEGER]) {
+      await fsp.writeFile(headFile(s.store), canonicalJson({ seq, sha256: hex }) + '\n');
+      const v = await logVerify(s.store);
+      expect(v.code).toBe(1);
+      expect(v.json.problems).toEqual([expect.objectContaining({ kind: 'head-mismatch', message: expect.stringContaining('not a valid anchor') })]);
+    }
+    const before = (await rawLines(s.store)).length;
+    expect(await appendAudit(s.store, { command: 'export', outcome: 'ok', exit: 0 })).toEqual({ written: true, seq: before + 1 });
+    expect((await logVerify(s.store)).code).toBe(0);
+  });
+
+  it(`refuses to append past seq ${MAX_LOG_SEQ} (a head at the last seq, written by someone else), saying why`, async () => {
+    const s = await storeWithLog();
+    await fsp.writeFile(headFile(s.store), canonicalJson({ seq: MAX_LOG_SEQ, sha256: sha256('x') }) + '\n');
+    const r = await appendAudit(s.store, { command: 'export', outcome: 'ok', exit: 0 });
+    expect(r).toEqual({ written: false, reason: expect.stringContaining(`the audit log cannot go past seq ${MAX_LOG_SEQ}: log.head names seq ${MAX_LOG_SEQ} but the log ends at seq 4`) });
   });
 
   it('chains past lines longer than the block it reads the end of the log in', async () => {
