@@ -417,7 +417,9 @@ export function parquetValue(v: unknown, depth = 0, local = false): unknown {
     case 'bigint':
       return v.toString();
     case 'number':
-      return Number.isFinite(v) ? v : Number.isNaN(v) ? 'NaN' : v > 0 ? 'Infinity' : '-Infinity';
+      // -0 as the string "-0": RFC 8785 writes the number -0 as 0, and a float that turned 0 into
+      // -0 (str(-0.0) is '-0.0' in Python; 1/x flips sign) changed no record to snap.
+      return Object.is(v, -0) ? '-0' : Number.isFinite(v) ? v : Number.isNaN(v) ? 'NaN' : v > 0 ? 'Infinity' : '-Infinity';
     case 'object': {
       if (depth >= MAX_DEPTH) malformed(`values nested deeper than ${MAX_DEPTH} levels`);
       if (v instanceof ParquetInstant) return isoTimestamp(v.ns, !local);

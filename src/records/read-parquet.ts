@@ -13,6 +13,8 @@ import { parquetMetadata, parquetRead, parquetSchema, type AsyncBuffer, type Com
 import { parquetHeader } from 'hyparquet/src/column.js';
 import { decompressPage } from 'hyparquet/src/datapage.js';
 import { readPlain } from 'hyparquet/src/plain.js';
+import { deltaBinaryUnpack } from 'hyparquet/src/delta.js';
+import { readRleBitPackedHybrid } from 'hyparquet/src/encoding.js';
 import { compressors } from 'hyparquet-compressors';
 import { Decompress } from 'fzstd';
 import { SnapError, isSnapError } from '../core/errors.js';
@@ -61,6 +63,18 @@ export const MAX_PAGE_HEADER_VALUES = 4096;
  * 400 MB and ended in "Maximum call stack size exceeded".
  */
 export const MAX_SCHEMA_DEPTH = 3 * MAX_DEPTH;
+/**
+ * Bytes of values a file may decode to (strings and byte arrays by their length, other values a few
+ * bytes each, summed over every row): {@link DECODED_BYTES_PER_STORED_BYTE} for each byte of the
+ * file, and at least {@link MIN_DECODED_BYTES}. Dictionary and run-length encodings repeat one
+ * stored value in row after row, and every row's canonical form is made and hashed: an 8 KB file
+ * whose dictionary held one value of 8 MiB, named by 200,000 rows, was 1.6 TB of work (the seal ran
+ * for hours, holding the store's lock). Real files decode to a few times their size (text under a
+ * dictionary and Snappy: about 20 ×).
+ */
+export const DECODED_BYTES_PER_STORED_BYTE = 64;
+/** See {@link DECODED_BYTES_PER_STORED_BYTE}: the budget of a small file (256 MiB). */
+export const MIN_DECODED_BYTES = 256 << 20;
 /** Most digits of a DECIMAL that hyparquet's doubles hold exactly. */
 const MAX_DECIMAL_DIGITS = 15;
 const MAGIC = 0x31524150; // "PAR1", little-endian
@@ -905,6 +919,85 @@ function pageRunProblem(h: ReturnType<typeof parquetHeader>, raw: Uint8Array, c:
   return undefined;
 }
 
+/**
+ * The bytes a decoded value stands for, for {@link DECODED_BYTES_PER_STORED_BYTE}: a string's or
+ * byte array's length, a typed array's bytes, a list's or group's members summed, 8 for any other.
+ */
+function decodedBytes(v: unknown, depth = 0): number {
+  if (typeof v === 'string') return v.length;
+  if (v === null || typeof v !== 'object') return 8;
+  if (ArrayBuffer.isView(v)) return v.byteLength;
+  if (depth > MAX_DEPTH) return 8; // parquetValue refuses it
+  let n = 8;
+  for (const x of Array.isArray(v) ? v : Object.values(v)) n += decodedBytes(x, depth + 1);
+  return n;
+}
+
+/**
+ * Bytes the DELTA_BYTE_ARRAY values of a data page make beyond the page itself (Parquet format,
+ * Encodings.md "Delta Strings (DELTA_BYTE_ARRAY = 7)"), or what is wrong with them; 0 for a page of
+ * another encoding. Each value is `prefix` bytes of the value before it then a suffix from the page:
+ * hyparquet 1.33.0 (`deltaByteArray`) makes a new array of prefix + suffix bytes for every value
+ * with a prefix, so a 140 KB page of 2,000 values of 8 MiB each decoded to 16 GB and V8 ended the
+ * process (exit 134). Its two length streams (DELTA_BINARY_PACKED) are decoded here as hyparquet
+ * decodes them — as many lengths as the page has non-null values, its definition levels counted —
+ * and each prefix checked to be no longer than the value before it. `decompressed` is the page as
+ * {@link pageRunProblem} decompressed it, if it did.
+ */
+function deltaPageBytes(h: ReturnType<typeof parquetHeader>, raw: Uint8Array, c: PageContext, decompressed: { page?: Uint8Array }): number | string {
+  let page: Uint8Array;
+  let at = 0;
+  let count: number;
+  if (h.type === 'DATA_PAGE' && h.data_page_header?.encoding === 'DELTA_BYTE_ARRAY') {
+    const d = h.data_page_header;
+    page = decompressed.page ?? decompressPage(raw, h.uncompressed_page_size, c.codec as never, CODECS);
+    const reader = { view: new DataView(page.buffer, page.byteOffset, page.byteLength), offset: 0 };
+    count = d.num_values;
+    try {
+      if (c.maxRep) readRleBitPackedHybrid(reader, levelWidth(c.maxRep), new Array(d.num_values));
+      if (c.maxDef) {
+        const levels = new Array<number>(d.num_values);
+        readRleBitPackedHybrid(reader, levelWidth(c.maxDef), levels);
+        for (const l of levels) if (l !== c.maxDef) count--;
+      }
+    } catch (e) {
+      return `cannot be read (${(e as Error).message})`;
+    }
+    at = reader.offset;
+  } else if (h.type === 'DATA_PAGE_V2' && h.data_page_header_v2?.encoding === 'DELTA_BYTE_ARRAY') {
+    const d = h.data_page_header_v2;
+    const levels = d.repetition_levels_byte_length + d.definition_levels_byte_length;
+    const size = h.uncompressed_page_size - levels;
+    page = raw.subarray(levels);
+    if (d.is_compressed !== false && size) page = decompressPage(page, size, c.codec as never, CODECS);
+    count = d.num_values - d.num_nulls;
+  } else return 0;
+  if (count < 0) return `count ${count} values`;
+  const reader = { view: new DataView(page.buffer, page.byteOffset, page.byteLength), offset: at };
+  const prefixes = new Int32Array(count);
+  const suffixes = new Int32Array(count);
+  try {
+    deltaBinaryUnpack(reader, count, prefixes);
+    deltaBinaryUnpack(reader, count, suffixes);
+  } catch (e) {
+    return `have lengths that cannot be read (${(e as Error).message})`;
+  }
+  let made = 0;
+  let suffixBytes = 0;
+  let before = 0;
+  for (let i = 0; i < count; i++) {
+    const prefix = prefixes[i] as number;
+    const suffix = suffixes[i] as number;
+    if (prefix < 0 || suffix < 0) return `give value ${i + 1} a negative length`;
+    if (prefix > before) return `give value ${i + 1} a prefix of ${prefix} bytes of a value of ${before}`;
+    suffixBytes += suffix;
+    if (prefix > 0) made += prefix + suffix;
+    before = prefix + suffix;
+  }
+  if (suffixBytes > page.length - reader.offset) return `declare ${suffixBytes} bytes of suffixes where the page holds ${page.length - reader.offset}`;
+  return made;
+}
+
 async function checkRowGroupPages(file: AsyncBuffer, leaves: readonly Leaf[], rg: RowGroup, g: number, rel: string, maxValues: number, maxHeaderValues: number, dictionaries?: ReadonlyMap<number, (values: Uint8Array[]) => void>, categoricalLeaves?: ReadonlySet<number>): Promise<void> {
   const limit = (what: string) => new SnapError('RECORDS_LIMIT', `${rel}: row group ${g} ${what}`, { path: rel });
   const malformed = (why: string) => new SnapError('RECORDS_MALFORMED', `${rel}: row group ${g}: ${why} (truncated or corrupt?)`, { path: rel });
@@ -945,6 +1038,8 @@ async function checkRowGroupPages(file: AsyncBuffer, leaves: readonly Leaf[], rg
   if (stored > MAX_ROW_GROUP_STORED_BYTES) throw limit(`declares ${stored} bytes of column chunks, more than ${MAX_ROW_GROUP_STORED_BYTES}`);
   let bytes = 0;
   let values = 0;
+  /** Bytes DELTA_BYTE_ARRAY pages make beyond their own (see {@link deltaPageBytes}). */
+  let deltaBytes = 0;
   for (const { start, length, context, column, entries, leaf } of spans) {
     const onDictionary = dictionaries?.get(leaf);
     const categorical = categoricalLeaves?.has(leaf) === true;
@@ -1005,6 +1100,15 @@ async function checkRowGroupPages(file: AsyncBuffer, leaves: readonly Leaf[], rg
         throw malformed(`a page cannot be decompressed (${(e as Error).message})`);
       }
       if (runs) throw malformed(`a page's run-length encoded ${runs}`);
+      let delta: number | string;
+      try {
+        delta = deltaPageBytes(h, bytesOf.subarray(reader.offset, reader.offset + stored), context, decompressed);
+      } catch (e) {
+        throw malformed(`a page cannot be decompressed (${(e as Error).message})`);
+      }
+      if (typeof delta === 'string') throw malformed(`a page's DELTA_BYTE_ARRAY values ${delta}`);
+      deltaBytes += delta;
+      if (deltaBytes > MAX_ROW_GROUP_BYTES) throw limit(`holds DELTA_BYTE_ARRAY values that decode to more than ${MAX_ROW_GROUP_BYTES} bytes (each value's prefix copied from the one before it)`);
       if (onDictionary && h.type === 'DICTIONARY_PAGE' && h.dictionary_page_header) {
         // A dictionary page of byte arrays (a categorical's, §19.11, or any other): its values in order, within the bounds just checked.
         try {
@@ -1246,6 +1350,8 @@ export async function readParquet(abs: string, rel: string, fields: RecordFields
     }
     const decimals = new Map(leaves.filter((l) => l.path.length === 1 && l.element.converted_type === 'DECIMAL' && l.element.type !== 'INT32').map((l) => [l.path[0] as string, l.element]));
     const shapes = new ObjectShapes(fields);
+    const budget = Math.max(MIN_DECODED_BYTES, DECODED_BYTES_PER_STORED_BYTE * size);
+    let decoded = 0;
     let rowStart = 0;
     let row = 0;
     for (let g = 0; g < meta.row_groups.length; g++) {
@@ -1310,8 +1416,12 @@ export async function readParquet(abs: string, rel: string, fields: RecordFields
             if (problem) throw located(new SnapError('RECORDS_MALFORMED', problem), rel, { row: row + 1 });
           }
           r[c.name] = v;
+          decoded += decodedBytes(v);
         }
         row++;
+        if (decoded > budget) {
+          throw new SnapError('RECORDS_LIMIT', `${rel}: row ${row} (row group ${g}): its values decode to more than ${budget} bytes, ${DECODED_BYTES_PER_STORED_BYTE} × the file's ${size} bytes (or ${MIN_DECODED_BYTES}): dictionary or run-length encoded values repeated past what snap reads`, { path: rel, row });
+        }
         try {
           for (const c of cursors) {
             const v = r[c.name];

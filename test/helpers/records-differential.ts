@@ -265,13 +265,14 @@ export function newRecord(rng: Rng, s: TabSet): Rec {
   return r;
 }
 
-/** The canonical object of a record (§19.3): Parquet's NaN and infinities are strings. */
+/** The canonical object of a record (§19.3): Parquet's NaN, infinities and a float's -0 are strings (an INT32 has no -0). */
 function canonical(s: TabSet, r: Rec): Rec {
   if (s.format !== 'parquet') return r;
   const o: Rec = {};
   for (const c of s.cols) {
     const v = r[c] as Val;
-    o[c] = typeof v === 'number' && !Number.isFinite(v) ? (Number.isNaN(v) ? 'NaN' : v > 0 ? 'Infinity' : '-Infinity') : v;
+    const float = s.pq?.find((p) => p.name === c)?.type !== 'INT32';
+    o[c] = typeof v === 'number' && !Number.isFinite(v) ? (Number.isNaN(v) ? 'NaN' : v > 0 ? 'Infinity' : '-Infinity') : float && Object.is(v, -0) ? '-0' : Object.is(v, -0) ? 0 : v;
   }
   return o;
 }

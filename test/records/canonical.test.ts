@@ -149,12 +149,15 @@ describe('JSON records', () => {
 });
 
 describe('Parquet values', () => {
-  it('keep their exact value: INT64 as decimal strings, bytes as hex, non-finite floats as strings', () => {
+  it('keep their exact value: INT64 as decimal strings, bytes as hex, non-finite floats and -0 as strings', () => {
     expect(parquetValue(9007199254740993n)).toBe('9007199254740993');
     expect(parquetValue(-5n)).toBe('-5');
     expect(parquetValue(new Uint8Array([0, 255, 16]))).toBe('00ff10');
     expect(parquetValue(Number.NaN)).toBe('NaN');
     expect(parquetValue(-Infinity)).toBe('-Infinity');
+    expect(parquetValue(-0)).toBe('-0');
+    expect(parquetValue(0)).toBe(0);
+    expect(jcs(parquetValue([-0, 0]))).toBe('["-0",0]');
     expect(parquetValue(0.1)).toBe(0.1);
     expect(parquetValue(undefined)).toBe(null);
     expect(parquetValue(new Float32Array([1.5]))).toEqual([1.5]);
