@@ -1829,7 +1829,7 @@ function snapsFile(rel: string): boolean {
 
 /** `STORE_MALFORMED`: more files under `folder` than `most` (see {@link MAX_REVOCATION_FILES_READ}). */
 function tooMany(location: string, folder: string, most: number, why: string): SnapError {
-  return new SnapError('STORE_MALFORMED', `${location}: more than ${most} files under ${folder}, more than a store in use holds: they were planted; remove those snap did not write (${why}, so none is skipped)`, { store: location, path: folder });
+  return new SnapError('STORE_MALFORMED', `${location}: more than ${most} files under ${folder}, more than a store in use holds: they were planted; remove those snap did not write — in a versioned bucket each of their versions (DeleteObjectVersion): a plain DELETE only adds a delete marker, and the first version is what snap reads (${why}, so none is skipped)`, { store: location, path: folder });
 }
 
 function snapshotFilesOf(commit: Commit): string[] {
