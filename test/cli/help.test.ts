@@ -33,7 +33,7 @@ const FLAGS: Record<string, string[]> = {
   fsck: ['store', 'quiet', 'jobs', 'clean', 'repair-from'],
   prune: ['store', 'quiet', 'yes'],
   log: ['store', 'verify', 'pubkey', 'checkpoint', 'key', 'passphrase-env', 'origin', 'out', 'state-dir', 'quiet'],
-  retain: ['store', 'quiet', 'until', 'retain-mode'],
+  retain: ['store', 'quiet', 'until', 'retain-mode', 'pubkey'],
   export: ['store', 'quiet', 'jobs', 'out'],
   import: ['store', 'quiet', ...TRUST],
   restore: ['store', 'quiet', 'jobs', 'allow-shared-target', ...TRUST],

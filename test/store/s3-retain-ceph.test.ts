@@ -186,6 +186,38 @@ describe('Object Lock retention of an S3 store whose bucket was written without 
     expect(r.stderr).toMatch(/co-signature file signatures\/ds\/v1\/[0-9a-f]{64}\.json is not an envelope: not locked/);
   });
 
+  it('retain --pubkey locks the co-signature its key made past 1,030 planted envelopes ground to sort first, and none of them; without --pubkey the genuine one is past the first 1,024 and said not locked', { timeout: 240_000 }, async () => {
+    const client = clientFor(server);
+    const bucket = await newBucket(client, 'locked');
+    const store = `s3://${bucket}/st`;
+    const data = await makeTree({ 'a.txt': 'alpha\n' });
+    expectOk(await run(['seal', data, '--as', 'ds@v1', '--key', kp.key, '--store', store]));
+    expectOk(await run(['sign', 'ds@v1', '--key', cosigner.key, '--store', store]));
+    const folder = 'st/signatures/ds/v1/';
+    const [genuine] = ((await client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: folder }))).Contents ?? []).map((o) => o.Key as string);
+    const { payload, payloadType } = JSON.parse(await (await client.send(new GetObjectCommand({ Bucket: bucket, Key: genuine! }))).Body!.transformToString()) as { payload: string; payloadType: string };
+    // Someone with write access, no key: envelopes of the public payload with junk signatures.
+    const planted: { key: string; body: Buffer }[] = [];
+    while (planted.length < 1030) {
+      const body = Buffer.from(JSON.stringify({ payload, payloadType, signatures: [{ keyid: cosigner.keyid, sig: createHash('sha512').update(String(Math.random())).digest('base64') }] }));
+      const key = `${folder}${createHash('sha256').update(body).digest('hex')}.json`;
+      if (key < genuine!) planted.push({ key, body });
+    }
+    for (let i = 0; i < planted.length; i += 32) await Promise.all(planted.slice(i, i + 32).map((p) => client.send(new PutObjectCommand({ Bucket: bucket, Key: p.key, Body: p.body }))));
+
+    const without = await run(['retain', 'ds@v1', '--until', '2d', '--retain-mode', 'governance', '--store', store]);
+    expectOk(without);
+    expect(await lockedUntil(client, bucket, genuine!)).toBeNull();
+    expect(without.stderr).toContain(`co-signature file ${genuine!.slice(3)} is past the first 1024 co-signature files (give --pubkey to lock those its keys signed, wherever they are): not locked`);
+
+    const withKey = await run(['retain', 'ds@v1', '--until', '3d', '--retain-mode', 'governance', '--pubkey', cosigner.pub, '--store', store]);
+    expectOk(withKey);
+    expect(await lockedUntil(client, bucket, genuine!)).not.toBeNull();
+    // The planted ones past the first 1,024 were locked by neither run.
+    for (const p of planted.map((x) => x.key).sort().slice(1024)) expect(await lockedUntil(client, bucket, p), p).toBeNull();
+    expect(withKey.stderr).toContain('carries no signature of a --pubkey key: not locked');
+  });
+
   it('retain locks the four files of the snapshot and no other name its commit object gives: a commit object planted over the sealed one, naming junk beside them, gets no junk locked', { timeout: 120_000 }, async () => {
     const client = clientFor(server);
     const bucket = await newBucket(client, 'locked');
