@@ -340,6 +340,22 @@ async function hashFrom(path: string, offset: number, end?: number): Promise<str
   return h.digest('hex');
 }
 
+/**
+ * Working copies of S3 stores (their roots) → the seq in the greatest line key listed in the bucket
+ * (FORMAT.md §23.5: `log/<seq>.jsonl`, read in key order). The next line's seq must be above it,
+ * or its key would sort before that line's: a planted key far ahead (`log/000000099999.jsonl`
+ * holding junk, or a line whose seq is not its key's) stayed last in every later pull, so every
+ * later line chained to it and none to the line before it. Set by the S3 store's session, for the
+ * one process; a local store has none.
+ */
+const seqFloors = new Map<string, number>();
+
+/** Set (or, `undefined`, clear) the seq floor of the working copy at `storeRoot`: see {@link seqFloors}. */
+export function setLogSeqFloor(storeRoot: string, seq: number | undefined): void {
+  if (seq === undefined) seqFloors.delete(storeRoot);
+  else seqFloors.set(storeRoot, seq);
+}
+
 /** Where the next line goes: its seq and prev, and the torn bytes it must seal off, if any. */
 interface ChainPoint {
   /** The file's size before the append. */
@@ -355,7 +371,7 @@ interface ChainPoint {
 /**
  * Decide seq and prev of the next line (the caller holds the log lock). See {@link appendAudit}.
  */
-async function findChainPoint(logPath: string, head: LogHead | undefined): Promise<ChainPoint> {
+async function findChainPoint(logPath: string, head: LogHead | undefined, floor = 0): Promise<ChainPoint> {
   const fh = await openLogFile(logPath);
   let tail: Tail;
   let last: Buffer | undefined;
@@ -393,7 +409,7 @@ async function findChainPoint(logPath: string, head: LogHead | undefined): Promi
     lastSeq = await countLines(logPath);
   }
   // A head ahead of the log (last lines removed) leaves a seq gap for verifyLog to report.
-  const seq = Math.max(lastSeq, head ? head.seq : 0) + 1;
+  const seq = Math.max(lastSeq, head ? head.seq : 0, floor) + 1;
   if (seq > MAX_LOG_SEQ) {
     throw new SnapError('LOG_INCONSISTENT', `the audit log cannot go past seq ${MAX_LOG_SEQ}${head && head.seq > lastSeq ? `: ${LOG_HEAD_FILE} names seq ${head.seq} but the log ends at seq ${lastSeq} (someone else wrote it; snap log --verify reports the gap)` : ''}`, { seq });
   }
@@ -476,7 +492,7 @@ export async function appendAuditFields(storeRoot: string, fields: Record<string
     let seq: number;
     try {
       const head = (await readLogHead(storeRoot)) ?? undefined;
-      const at = await findChainPoint(logPath, head);
+      const at = await findChainPoint(logPath, head, seqFloors.get(storeRoot));
       seq = at.seq;
       const { seq: _seq, prev: _prev, recovered: _recovered, ...others } = fields;
       const line: Record<string, unknown> = {

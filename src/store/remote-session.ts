@@ -41,7 +41,7 @@ import { openStore, objectPath, resolveRef, listSnapshots, writeFileAtomic, make
 import { readSmallFile } from '../io/small-file.js';
 import { manifestLineRuns } from '../io/manifest-file.js';
 import { MAX_STATEMENT_BYTES } from '../core/statement.js';
-import { LOG_FILE, LOG_HEAD_FILE, appendAuditFields } from '../io/audit-log.js';
+import { LOG_FILE, LOG_HEAD_FILE, appendAuditFields, setLogSeqFloor } from '../io/audit-log.js';
 import { leaveNothing } from '../io/interrupt.js';
 import { setObjectSink, type ObjectSink } from '../io/object-sink.js';
 import { LocalBackend, splitLogLines } from './local.js';
@@ -435,6 +435,7 @@ async function pullLog(remote: S3Backend, store: Store, opts: RemoteSessionOptio
     if (log.head) state.logHead = log.head;
     if (log.lines > 0) await fsp.rename(join(logDir, LOG_FILE), join(store.root, LOG_FILE));
     if (log.head) await writeFileAtomic(join(store.root, LOG_HEAD_FILE), log.head, { mode: 0o644 });
+    setLogSeqFloor(store.root, log.lastKeySeq);
   } finally {
     await fsp.rm(logDir, { recursive: true, force: true });
   }
@@ -1264,6 +1265,7 @@ async function rechainLog(remote: S3Backend, store: Store, ours: Uint8Array[], t
     if (log.lines > 0) await fsp.rename(join(logDir, LOG_FILE), join(store.root, LOG_FILE));
     if (log.head) await writeFileAtomic(join(store.root, LOG_HEAD_FILE), log.head, { mode: 0o644 });
     else await fsp.rm(join(store.root, LOG_HEAD_FILE), { force: true });
+    setLogSeqFloor(store.root, log.lastKeySeq);
   } finally {
     await fsp.rm(logDir, { recursive: true, force: true });
   }

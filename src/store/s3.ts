@@ -1082,10 +1082,11 @@ export class S3Backend implements StoreBackend {
    * @param opts.tail only the last line (the greatest seq listed) when it is a line snap writes
    *   (io/audit-log.ts parseAuditLine), else every line: for a command that reads no line of the
    *   log and only chains its own after it (FORMAT.md §23.5): one GET, not one per line
-   * @returns how many lines and bytes were written, and the head's bytes
+   * @returns how many lines and bytes were written, the head's bytes, and the seq in the greatest
+   *   line key listed (io/audit-log.ts setLogSeqFloor)
    * @throws SnapError `IO_ERROR`
    */
-  async readLogInto(path: string, opts: { tail?: boolean } = {}): Promise<{ lines: number; bytes: number; head?: Uint8Array }> {
+  async readLogInto(path: string, opts: { tail?: boolean } = {}): Promise<{ lines: number; bytes: number; head?: Uint8Array; lastKeySeq?: number }> {
     // The last line is all a command that appends needs when it is a line snap writes: the next
     // line's seq and prev follow from it (and the head) alone. It is looked for from the line the
     // head names on (a listing of the keys after the one before it: one page, not one per 1,000
@@ -1119,7 +1120,9 @@ export class S3Backend implements StoreBackend {
       await fh.close();
     }
     const head = opts.tail ? tailHead : await this.logHead();
-    return { lines: lastOnly ? 1 : listed.length, bytes, ...(head ? { head } : {}) };
+    const lastKey = listed[listed.length - 1]?.key;
+    const lastKeySeq = lastKey !== undefined ? Number(lastKey.slice(-'000000000000.jsonl'.length, -'.jsonl'.length)) : undefined;
+    return { lines: lastOnly ? 1 : listed.length, bytes, ...(head ? { head } : {}), ...(lastKeySeq !== undefined ? { lastKeySeq } : {}) };
   }
 
   /** The first version of every `log/<12 digits>.jsonl` (after the key `startAfter`, when given), in seq order. */
