@@ -349,6 +349,14 @@ async function hashFrom(path: string, offset: number, end?: number): Promise<str
  * one process; a local store has none.
  */
 const seqFloors = new Map<string, number>();
+/**
+ * How far past the log's own end (its last line's seq, or `log.head`'s) a floor may take the next
+ * line: a planted key farther ahead is not followed (the next line sorts before it and chains to the
+ * line before, as if the key were not there). Followed without a bound, one key planted at
+ * `log/999999999999.jsonl` left no seq for any later line: every append failed. Past this jump an
+ * attacker needs a key planted for every 1,000 lines to move the log along.
+ */
+export const MAX_SEQ_FLOOR_JUMP = 1000;
 
 /** Set (or, `undefined`, clear) the seq floor of the working copy at `storeRoot`: see {@link seqFloors}. */
 export function setLogSeqFloor(storeRoot: string, seq: number | undefined): void {
@@ -409,7 +417,8 @@ async function findChainPoint(logPath: string, head: LogHead | undefined, floor 
     lastSeq = await countLines(logPath);
   }
   // A head ahead of the log (last lines removed) leaves a seq gap for verifyLog to report.
-  const seq = Math.max(lastSeq, head ? head.seq : 0, floor) + 1;
+  const end = Math.max(lastSeq, head ? head.seq : 0);
+  const seq = (floor > end && floor - end <= MAX_SEQ_FLOOR_JUMP ? floor : end) + 1;
   if (seq > MAX_LOG_SEQ) {
     throw new SnapError('LOG_INCONSISTENT', `the audit log cannot go past seq ${MAX_LOG_SEQ}${head && head.seq > lastSeq ? `: ${LOG_HEAD_FILE} names seq ${head.seq} but the log ends at seq ${lastSeq} (someone else wrote it; snap log --verify reports the gap)` : ''}`, { seq });
   }

@@ -1715,12 +1715,19 @@ export class S3Backend implements StoreBackend {
     }
     const out: { versionId?: string; size: number }[] = [];
     let listed = 0;
-    for await (const page of this.versionPages(key)) {
+    // Keys come in order and the key itself first of those it begins: listing stops at the first
+    // other key (`KEY.junk`, planted), whose versions would otherwise count against the bound.
+    pages: for await (const page of this.versionPages(key)) {
       for (const v of page.Versions ?? []) {
-        if (++listed > MAX_OBJECT_VERSIONS) throw new SnapError('STORE_MALFORMED', `more than ${MAX_OBJECT_VERSIONS} versions are listed under the object key ${key} in bucket ${this.where.bucket}: not written by snap (run snap fsck)`, { key });
-        if (v.Key !== key || (size !== undefined && v.Size !== size)) continue;
+        if (v.Key !== key) {
+          if (v.Key !== undefined && v.Key > key) break pages;
+          continue;
+        }
+        if (++listed > MAX_OBJECT_VERSIONS) throw new SnapError('STORE_MALFORMED', `more than ${MAX_OBJECT_VERSIONS} versions of the object key ${key} are in bucket ${this.where.bucket}: not written by snap (run snap fsck)`, { key });
+        if (size !== undefined && v.Size !== size) continue;
         out.push({ ...(v.VersionId && v.VersionId !== 'null' ? { versionId: v.VersionId } : {}), size: v.Size ?? 0 });
       }
+      if ((page.DeleteMarkers ?? []).some((d) => d.Key !== undefined && d.Key > key)) break;
     }
     return out;
   }

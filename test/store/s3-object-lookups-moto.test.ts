@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { HeadObjectCommand, ListObjectsV2Command, ListObjectVersionsCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { useS3Server } from '../helpers/s3-server.js';
 import { makeTree, snapJson, tempDir, useKeyPair } from '../helpers/tree.js';
 import { clientFor, newBucket, plantOnMoto, spiedClient } from './s3-fixture.js';
@@ -165,5 +165,26 @@ describe(`${PLANTED} keys of an object's shape planted in the bucket (moto)`, ()
     } finally {
       await s.finish(false);
     }
+  });
+
+  it('the versions of an object that retention locks are its key\'s own: 1,500 keys planted that begin with its key are not listed past (one page), nor counted', async () => {
+    const c = clientFor(server);
+    const bucket = await newBucket(c, 'versioned');
+    const store = `s3://${bucket}/st`;
+    const ds = await makeTree({ 'a.txt': 'alpha\n' });
+    expect((await run(['seal', ds, '--as', 'ds@v1', '--key', kp.key, '--store', store])).code).toBe(0);
+    const hex = sha('alpha\n');
+    const key = `st/objects/sha256/${hex.slice(0, 2)}/${hex.slice(2)}`;
+    // Someone with write access, no key: other bytes of the same size over it, and keys beginning with it.
+    await c.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: 'omega\n' }));
+    await plantOnMoto(server, bucket, Array.from({ length: 1500 }, (_, i) => `${key}.junk${String(i).padStart(4, '0')}`), 'alpha\n');
+    let pages = 0;
+    const remote = new S3Backend(spiedClient(server, (cmd) => {
+      if (cmd instanceof ListObjectVersionsCommand) pages++;
+    }), { bucket, prefix: 'st/' });
+    const versions = await remote.objectVersions(hex, 6);
+    expect(versions).toHaveLength(2);
+    expect(pages).toBe(1);
+    expect(await remote.objectVersions(hex, 7)).toEqual([]);
   });
 });
