@@ -64,17 +64,23 @@ export const MAX_PAGE_HEADER_VALUES = 4096;
  */
 export const MAX_SCHEMA_DEPTH = 3 * MAX_DEPTH;
 /**
- * Bytes of values a file may decode to (strings and byte arrays by their length, other values a few
- * bytes each, summed over every row): {@link DECODED_BYTES_PER_STORED_BYTE} for each byte of the
- * file, and at least {@link MIN_DECODED_BYTES}. Dictionary and run-length encodings repeat one
- * stored value in row after row, and every row's canonical form is made and hashed: an 8 KB file
- * whose dictionary held one value of 8 MiB, named by 200,000 rows, was 1.6 TB of work (the seal ran
- * for hours, holding the store's lock). Real files decode to a few times their size (text under a
- * dictionary and Snappy: about 20 ×).
+ * Bytes of values a file may decode to (strings and byte arrays by their length, other values 8
+ * bytes each, and {@link ROW_DECODED_BYTES} a row, summed over every row): this many for each byte
+ * of the file, and at least {@link MIN_DECODED_BYTES}; `$SNAP_PARQUET_DECODED_RATIO` (a whole number)
+ * raises or lowers the ratio. Dictionary and run-length encodings repeat one stored value in row
+ * after row, and every row's canonical form is made and hashed (and indexed: a line in the store):
+ * an 8 KB file whose dictionary held one value of 8 MiB, named by 200,000 rows, was 1.6 TB of work
+ * (the seal ran for hours, holding the store's lock); a 2 KB file of 33 Mi delta-encoded ids sealed
+ * in 194 s into 6 GB of index. Real files decode to a few times their size, more under a dictionary:
+ * 1 M rows that each repeat a 600-character system prompt, 8.9 MB, decode to 67 ×.
  */
-export const DECODED_BYTES_PER_STORED_BYTE = 64;
-/** See {@link DECODED_BYTES_PER_STORED_BYTE}: the budget of a small file (256 MiB). */
-export const MIN_DECODED_BYTES = 256 << 20;
+export const DECODED_BYTES_PER_STORED_BYTE = 256;
+/** See {@link DECODED_BYTES_PER_STORED_BYTE}: the budget of a small file (64 MiB). */
+export const MIN_DECODED_BYTES = 64 << 20;
+/** See {@link DECODED_BYTES_PER_STORED_BYTE}: what each row counts besides its values (its index line and canonical form's framing). */
+export const ROW_DECODED_BYTES = 32;
+/** The environment variable that sets {@link DECODED_BYTES_PER_STORED_BYTE} for one run. */
+const DECODED_RATIO_ENV = 'SNAP_PARQUET_DECODED_RATIO';
 /** Most digits of a DECIMAL that hyparquet's doubles hold exactly. */
 const MAX_DECIMAL_DIGITS = 15;
 const MAGIC = 0x31524150; // "PAR1", little-endian
@@ -919,6 +925,13 @@ function pageRunProblem(h: ReturnType<typeof parquetHeader>, raw: Uint8Array, c:
   return undefined;
 }
 
+/** The bytes each value of a FIXED_LEN_BYTE_ARRAY leaf decodes to (its `type_length`; one when absent or not a count), 0 for any other type. */
+function fixedWidth(leaf: Leaf): number {
+  if (leaf.element.type !== 'FIXED_LEN_BYTE_ARRAY') return 0;
+  const w = leaf.element.type_length;
+  return isCount(w) ? Math.max(1, w) : 1;
+}
+
 /**
  * The bytes a decoded value stands for, for {@link DECODED_BYTES_PER_STORED_BYTE}: a string's or
  * byte array's length, a typed array's bytes, a list's or group's members summed, 8 for any other.
@@ -1040,6 +1053,8 @@ async function checkRowGroupPages(file: AsyncBuffer, leaves: readonly Leaf[], rg
   let values = 0;
   /** Bytes DELTA_BYTE_ARRAY pages make beyond their own (see {@link deltaPageBytes}). */
   let deltaBytes = 0;
+  /** Bytes of FIXED_LEN_BYTE_ARRAY values declared: values × type_length. */
+  let fixedBytes = 0;
   for (const { start, length, context, column, entries, leaf } of spans) {
     const onDictionary = dictionaries?.get(leaf);
     const categorical = categoricalLeaves?.has(leaf) === true;
@@ -1090,6 +1105,10 @@ async function checkRowGroupPages(file: AsyncBuffer, leaves: readonly Leaf[], rg
       // gzip stream declaring 1,000 MiB was inflated whole (1.1 GB) before the bound refused it.
       bytes += size;
       values += n;
+      // A FIXED_LEN_BYTE_ARRAY value is decoded into type_length bytes whatever the page holds
+      // (hyparquet's byteStreamSplit: a 4 KB page of a column declared 4,096 wide took 4 GB).
+      fixedBytes += n * fixedWidth(leaves[leaf] as Leaf);
+      if (fixedBytes > MAX_ROW_GROUP_BYTES) throw limit(`declares fixed-length values of more than ${MAX_ROW_GROUP_BYTES} bytes (values × type_length)`);
       if (bytes > MAX_ROW_GROUP_BYTES) throw limit(`declares more than ${MAX_ROW_GROUP_BYTES} bytes of uncompressed pages`);
       if (values > maxValues) throw limit(`declares more than ${maxValues} values in its pages`);
       let runs: string | undefined;
@@ -1350,7 +1369,9 @@ export async function readParquet(abs: string, rel: string, fields: RecordFields
     }
     const decimals = new Map(leaves.filter((l) => l.path.length === 1 && l.element.converted_type === 'DECIMAL' && l.element.type !== 'INT32').map((l) => [l.path[0] as string, l.element]));
     const shapes = new ObjectShapes(fields);
-    const budget = Math.max(MIN_DECODED_BYTES, DECODED_BYTES_PER_STORED_BYTE * size);
+    const ratioText = process.env[DECODED_RATIO_ENV];
+    const ratio = ratioText !== undefined && /^[1-9][0-9]{0,8}$/.test(ratioText) ? Number(ratioText) : DECODED_BYTES_PER_STORED_BYTE;
+    const budget = Math.max(MIN_DECODED_BYTES, ratio * size);
     let decoded = 0;
     let rowStart = 0;
     let row = 0;
@@ -1419,8 +1440,9 @@ export async function readParquet(abs: string, rel: string, fields: RecordFields
           decoded += decodedBytes(v);
         }
         row++;
+        decoded += ROW_DECODED_BYTES;
         if (decoded > budget) {
-          throw new SnapError('RECORDS_LIMIT', `${rel}: row ${row} (row group ${g}): its values decode to more than ${budget} bytes, ${DECODED_BYTES_PER_STORED_BYTE} × the file's ${size} bytes (or ${MIN_DECODED_BYTES}): dictionary or run-length encoded values repeated past what snap reads`, { path: rel, row });
+          throw new SnapError('RECORDS_LIMIT', `${rel}: row ${row} (row group ${g}): its rows decode to more than ${budget} bytes, ${ratio} × the file's ${size} bytes (or ${MIN_DECODED_BYTES}): values repeated by dictionary, run-length or delta encoding past what snap reads (${DECODED_RATIO_ENV}=N sets the ratio for a file that holds them)`, { path: rel, row });
         }
         try {
           for (const c of cursors) {

@@ -8,9 +8,11 @@ import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { gzipSync } from 'node:zlib';
-import { parquetWriteBuffer } from 'hyparquet-writer';
+import { ByteWriter, parquetWriteBuffer } from 'hyparquet-writer';
+import { writeMetadata } from 'hyparquet-writer/src/metadata.js';
+import { parquetMetadata } from 'hyparquet';
 import { makeTree, snapBin, useKeyPair } from '../helpers/tree.js';
-import { DECODED_BYTES_PER_STORED_BYTE, MAX_ROW_GROUP_BYTES, MIN_DECODED_BYTES } from '../../src/records/read-parquet.js';
+import { DECODED_BYTES_PER_STORED_BYTE, MAX_ROW_GROUP_BYTES, MIN_DECODED_BYTES, ROW_DECODED_BYTES } from '../../src/records/read-parquet.js';
 import { newStorePath } from '../helpers/store.js';
 
 const keys = useKeyPair('pq-hostile');
@@ -60,7 +62,7 @@ function repeatedText(rows: number, mib: number, encoding: 'DELTA_BYTE_ARRAY' | 
 describe('seal and verify of a small Parquet file whose values decode to far more than it holds', () => {
   for (const [what, encoding, message] of [
     ['DELTA_BYTE_ARRAY values, each a copy of the one before', 'DELTA_BYTE_ARRAY', new RegExp(`row group 0 holds DELTA_BYTE_ARRAY values that decode to more than ${MAX_ROW_GROUP_BYTES} bytes`)],
-    ['one dictionary value named by every row', 'RLE_DICTIONARY', new RegExp(`its values decode to more than ${MIN_DECODED_BYTES} bytes, ${DECODED_BYTES_PER_STORED_BYTE} × the file's`)],
+    ['one dictionary value named by every row', 'RLE_DICTIONARY', new RegExp(`its rows decode to more than ${MIN_DECODED_BYTES} bytes, ${DECODED_BYTES_PER_STORED_BYTE} × the file's`)],
   ] as const) {
     it(`refuses ${what} (300 of 1 MiB) with RECORDS_LIMIT, exit 3, within seconds, and so does verify of the file planted in a sealed folder`, async () => {
       const file = repeatedText(300, 1, encoding);
@@ -88,4 +90,58 @@ describe('seal and verify of a small Parquet file whose values decode to far mor
       expect(JSON.parse(v.stdout).problems).toEqual([expect.objectContaining({ path: 'f.parquet', kind: 'modified' })]);
     }, 120_000);
   }
+});
+
+/** Seal a folder holding `file` as f.parquet (key id) into a new store: the run's result. */
+async function sealParquet(file: Uint8Array, env: Record<string, string> = {}) {
+  const store = await newStorePath();
+  await fsp.mkdir(store, { recursive: true });
+  expect((await snapBin(['init', '--store', store])).code).toBe(0);
+  const data = await makeTree({ 'snap.json': JSON.stringify({ records: [{ pattern: 'f.parquet', key: ['id'] }] }) });
+  await fsp.writeFile(join(data, 'f.parquet'), file);
+  return snapBin(['seal', data, '--as', 'pq@v1', '--key', keys.key, '--store', store, '--json'], { timeoutMs: 60_000, env });
+}
+
+describe('seal of a small Parquet file that declares far more than it holds', () => {
+  it('refuses a FIXED_LEN_BYTE_ARRAY column declared 4,096 bytes wide over 100,000 values (a 4 KB file that took 4 GB) before any page is decoded', async () => {
+    const rows = 100_000;
+    const buf = new Uint8Array(parquetWriteBuffer({
+      rowGroupSize: rows, codec: 'GZIP', compressors: { GZIP: (b: Uint8Array) => new Uint8Array(gzipSync(b, { level: 9 })) }, statistics: false, pageSize: 1e12,
+      columnData: [
+        { name: 'id', data: Int32Array.from({ length: rows }, (_, i) => i), type: 'INT32', nullable: false, encoding: 'DELTA_BINARY_PACKED' },
+        { name: 'v', data: new Int32Array(rows), type: 'INT32', nullable: false, encoding: 'BYTE_STREAM_SPLIT' },
+      ],
+    } as Parameters<typeof parquetWriteBuffer>[0]));
+    // The footer rewritten: column v made FIXED_LEN_BYTE_ARRAY of type_length 4,096.
+    const metaLen = new DataView(buf.buffer).getUint32(buf.length - 8, true);
+    const meta = parquetMetadata(buf.buffer as ArrayBuffer);
+    Object.assign(meta.schema[2] as object, { type: 'FIXED_LEN_BYTE_ARRAY', type_length: 4096 });
+    Object.assign((meta.row_groups[0]!.columns[1]!.meta_data as object), { type: 'FIXED_LEN_BYTE_ARRAY' });
+    const w = new ByteWriter();
+    writeMetadata(w, meta as unknown as Parameters<typeof writeMetadata>[1]);
+    const footer = new Uint8Array(w.getBuffer());
+    const tail = Buffer.alloc(8);
+    tail.writeUInt32LE(footer.length, 0);
+    tail.write('PAR1', 4, 'latin1');
+    const file = Buffer.concat([buf.subarray(0, buf.length - 8 - metaLen), footer, tail]);
+    expect(file.length).toBeLessThan(16 << 10);
+    const r = await sealParquet(file);
+    expect(r.signal).toBeNull();
+    expect(r.code, r.stderr).toBe(3);
+    expect(JSON.parse(r.stdout).error).toMatchObject({ code: 'RECORDS_LIMIT', message: expect.stringContaining(`declares fixed-length values of more than ${MAX_ROW_GROUP_BYTES} bytes`) });
+  }, 120_000);
+
+  it(`refuses 2 Mi rows of delta-encoded ids from a file of a few KB (each row counts ${ROW_DECODED_BYTES} bytes besides its values: a 2 KB file of 33 Mi rows sealed 6 GB of index), and seals it with ${'$'}SNAP_PARQUET_DECODED_RATIO raised`, async () => {
+    const rows = 2 << 20;
+    const file = new Uint8Array(parquetWriteBuffer({
+      rowGroupSize: rows, codec: 'GZIP', compressors: { GZIP: (b: Uint8Array) => new Uint8Array(gzipSync(b, { level: 9 })) }, statistics: false, pageSize: 1e12,
+      columnData: [{ name: 'id', data: BigInt64Array.from({ length: rows }, (_, i) => BigInt(i)), type: 'INT64', nullable: false, encoding: 'DELTA_BINARY_PACKED' }],
+    } as Parameters<typeof parquetWriteBuffer>[0]));
+    expect(file.length).toBeLessThan(16 << 10);
+    const r = await sealParquet(file);
+    expect(r.code, r.stderr).toBe(3);
+    expect(JSON.parse(r.stdout).error).toMatchObject({ code: 'RECORDS_LIMIT', message: expect.stringContaining('SNAP_PARQUET_DECODED_RATIO=N sets the ratio') });
+    const raised = await sealParquet(file, { SNAP_PARQUET_DECODED_RATIO: '1000000' });
+    expect(raised.code, raised.stderr).toBe(0);
+  }, 180_000);
 });
