@@ -210,6 +210,11 @@ describe('Object Lock retention of an S3 store whose bucket was written without 
     expect(await lockedUntil(client, bucket, genuine!)).toBeNull();
     expect(without.stderr).toContain(`co-signature file ${genuine!.slice(3)} is past the first 1024 co-signature files (give --pubkey to lock those its keys signed, wherever they are): not locked`);
 
+    // A --pubkey that cannot be read stops retain before anything is locked (NOT_FOUND, exit 3).
+    const missing = await run(['retain', 'ds@v1', '--until', '3d', '--retain-mode', 'governance', '--pubkey', `${cosigner.pub}.missing`, '--store', store]);
+    expect([missing.code, missing.json.error?.code]).toEqual([3, 'NOT_FOUND']);
+    expect(await lockedUntil(client, bucket, genuine!)).toBeNull();
+
     const withKey = await run(['retain', 'ds@v1', '--until', '3d', '--retain-mode', 'governance', '--pubkey', cosigner.pub, '--store', store]);
     expectOk(withKey);
     expect(await lockedUntil(client, bucket, genuine!)).not.toBeNull();
