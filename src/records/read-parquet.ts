@@ -79,6 +79,16 @@ export const DECODED_BYTES_PER_STORED_BYTE = 256;
 export const MIN_DECODED_BYTES = 64 << 20;
 /** See {@link DECODED_BYTES_PER_STORED_BYTE}: what each row counts besides its values (its index line and canonical form's framing). */
 export const ROW_DECODED_BYTES = 32;
+/**
+ * See {@link DECODED_BYTES_PER_STORED_BYTE}: what each level entry of a repeated column (an element
+ * of a LIST or MAP, or an empty or null one) counts before its row group is decoded, as the most any
+ * leaf of its top-level column declares in its data pages. hyparquet holds a row group's entries at
+ * once, about 110 bytes each for a list of numbers or of empty strings (its level arrays and the
+ * assembled lists), where the rows, made after, count 8 bytes an element or a string's length: a
+ * 323-byte file whose one row listed 8 M zeros counted 64 MB and sealed at a 950 MB peak (30 M, at
+ * 2.56 GB). Counted so, a file within its budget holds at most 1/32 of it in entries.
+ */
+export const REPEATED_ENTRY_DECODED_BYTES = 32;
 /** The environment variable that sets {@link DECODED_BYTES_PER_STORED_BYTE} for one run. */
 const DECODED_RATIO_ENV = 'SNAP_PARQUET_DECODED_RATIO';
 /** Most digits of a DECIMAL that hyparquet's doubles hold exactly. */
@@ -1011,7 +1021,13 @@ function deltaPageBytes(h: ReturnType<typeof parquetHeader>, raw: Uint8Array, c:
   return made;
 }
 
-async function checkRowGroupPages(file: AsyncBuffer, leaves: readonly Leaf[], rg: RowGroup, g: number, rel: string, maxValues: number, maxHeaderValues: number, dictionaries?: ReadonlyMap<number, (values: Uint8Array[]) => void>, categoricalLeaves?: ReadonlySet<number>): Promise<void> {
+/**
+ * Check a row group's column chunks and page headers against the bounds before hyparquet decodes it.
+ * @returns the level entries of its repeated columns: for each top-level column with a repeated leaf,
+ *   the most its leaves declare in their data pages (see {@link REPEATED_ENTRY_DECODED_BYTES})
+ * @throws SnapError `RECORDS_LIMIT` | `RECORDS_MALFORMED`
+ */
+async function checkRowGroupPages(file: AsyncBuffer, leaves: readonly Leaf[], rg: RowGroup, g: number, rel: string, maxValues: number, maxHeaderValues: number, dictionaries?: ReadonlyMap<number, (values: Uint8Array[]) => void>, categoricalLeaves?: ReadonlySet<number>): Promise<number> {
   const limit = (what: string) => new SnapError('RECORDS_LIMIT', `${rel}: row group ${g} ${what}`, { path: rel });
   const malformed = (why: string) => new SnapError('RECORDS_MALFORMED', `${rel}: row group ${g}: ${why} (truncated or corrupt?)`, { path: rel });
   const rows = Number(rg.num_rows);
@@ -1055,7 +1071,10 @@ async function checkRowGroupPages(file: AsyncBuffer, leaves: readonly Leaf[], rg
   let deltaBytes = 0;
   /** Bytes of FIXED_LEN_BYTE_ARRAY values declared: values × type_length. */
   let fixedBytes = 0;
+  /** Per top-level column with a repeated leaf: the most level entries one of its leaves declares in data pages. */
+  const repeated = new Map<string, number>();
   for (const { start, length, context, column, entries, leaf } of spans) {
+    let leafEntries = 0;
     const onDictionary = dictionaries?.get(leaf);
     const categorical = categoricalLeaves?.has(leaf) === true;
     // A repeated column's records, counted on the repetition levels of its first `entries` level entries.
@@ -1105,6 +1124,7 @@ async function checkRowGroupPages(file: AsyncBuffer, leaves: readonly Leaf[], rg
       // gzip stream declaring 1,000 MiB was inflated whole (1.1 GB) before the bound refused it.
       bytes += size;
       values += n;
+      if (h.type !== 'DICTIONARY_PAGE') leafEntries += n;
       // A FIXED_LEN_BYTE_ARRAY value is decoded into type_length bytes whatever the page holds
       // (hyparquet's byteStreamSplit: a 4 KB page of a column declared 4,096 wide took 4 GB).
       fixedBytes += n * fixedWidth(leaves[leaf] as Leaf);
@@ -1155,7 +1175,14 @@ async function checkRowGroupPages(file: AsyncBuffer, leaves: readonly Leaf[], rg
       reader.offset += stored;
     }
     if (context.maxRep > 0 && records !== rows) throw malformed(`${column} holds ${records} records where the row group has ${rows} rows: Arrow (pyarrow, pandas) reads every record of the column, snap's reader the row group's rows`);
+    if (context.maxRep > 0) {
+      const top = (leaves[leaf] as Leaf).path[0] as string;
+      repeated.set(top, Math.max(repeated.get(top) ?? 0, leafEntries));
+    }
   }
+  let most = 0;
+  for (const n of repeated.values()) most += n;
+  return most;
 }
 
 /**
@@ -1379,8 +1406,12 @@ export async function readParquet(abs: string, rel: string, fields: RecordFields
       const rg = meta.row_groups[g] as FileMetaData['row_groups'][number];
       if (rg.total_byte_size > BigInt(MAX_ROW_GROUP_BYTES)) throw new SnapError('RECORDS_LIMIT', `${rel}: row group ${g} holds ${rg.total_byte_size} bytes uncompressed, more than ${MAX_ROW_GROUP_BYTES}`, { path: rel });
       checkColumnChunks(rg, g, leaves, rel);
-      await checkRowGroupPages(file, leaves, rg, g, rel, options.maxRowGroupValues ?? MAX_ROW_GROUP_VALUES, options.maxPageHeaderValues ?? MAX_PAGE_HEADER_VALUES, dictionaryPages, categoricalLeaves);
+      const entries = await checkRowGroupPages(file, leaves, rg, g, rel, options.maxRowGroupValues ?? MAX_ROW_GROUP_VALUES, options.maxPageHeaderValues ?? MAX_PAGE_HEADER_VALUES, dictionaryPages, categoricalLeaves);
       const rows = Number(rg.num_rows);
+      // Before the group is decoded: its rows and its lists' entries, which it holds all at once.
+      if (decoded + rows * ROW_DECODED_BYTES + entries * REPEATED_ENTRY_DECODED_BYTES > budget) {
+        throw new SnapError('RECORDS_LIMIT', `${rel}: row group ${g} declares ${rows} rows and ${entries} entries of repeated columns (lists, maps), more than ${budget} bytes to decode (${ROW_DECODED_BYTES} a row and ${REPEATED_ENTRY_DECODED_BYTES} an entry), ${ratio} × the file's ${size} bytes (or ${MIN_DECODED_BYTES}) less the ${decoded} its earlier rows decoded to (${DECODED_RATIO_ENV}=N sets the ratio for a file that holds them)`, { path: rel });
+      }
       // The group's columns, decoded (one list of chunks per top-level column, in schema order);
       // its rows are made from them one at a time, so only one row object is alive at once.
       const columns = new Map<string, { data: ArrayLike<unknown>; start: number }[]>();

@@ -12,7 +12,7 @@ import { ByteWriter, parquetWriteBuffer } from 'hyparquet-writer';
 import { writeMetadata } from 'hyparquet-writer/src/metadata.js';
 import { parquetMetadata } from 'hyparquet';
 import { makeTree, snapBin, useKeyPair } from '../helpers/tree.js';
-import { DECODED_BYTES_PER_STORED_BYTE, MAX_ROW_GROUP_BYTES, MIN_DECODED_BYTES, ROW_DECODED_BYTES } from '../../src/records/read-parquet.js';
+import { DECODED_BYTES_PER_STORED_BYTE, MAX_ROW_GROUP_BYTES, MIN_DECODED_BYTES, REPEATED_ENTRY_DECODED_BYTES, ROW_DECODED_BYTES } from '../../src/records/read-parquet.js';
 import { newStorePath } from '../helpers/store.js';
 
 const keys = useKeyPair('pq-hostile');
@@ -144,4 +144,18 @@ describe('seal of a small Parquet file that declares far more than it holds', ()
     const raised = await sealParquet(file, { SNAP_PARQUET_DECODED_RATIO: '1000000' });
     expect(raised.code, raised.stderr).toBe(0);
   }, 180_000);
+
+  it(`refuses a row group listing 8 M zeros in one row (a 323-byte file that sealed at a 950 MB peak) before it is decoded: each list entry counts ${REPEATED_ENTRY_DECODED_BYTES} bytes`, async () => {
+    const entries = 8_000_000;
+    const file = new Uint8Array(parquetWriteBuffer({
+      columnData: [{ name: 'id', data: Int32Array.of(1) }, { name: 'tags', data: [new Array(entries).fill(0)] }],
+      codec: 'GZIP', compressors: { GZIP: (b: Uint8Array) => new Uint8Array(gzipSync(b, { level: 9 })) }, statistics: false, pageSize: 1e12,
+      schema: [{ name: 'root', num_children: 2 }, { name: 'id', type: 'INT32', repetition_type: 'REQUIRED' }, { name: 'tags', repetition_type: 'OPTIONAL', converted_type: 'LIST', num_children: 1 }, { name: 'list', repetition_type: 'REPEATED', num_children: 1 }, { name: 'element', type: 'INT32', repetition_type: 'OPTIONAL' }],
+    } as Parameters<typeof parquetWriteBuffer>[0]));
+    expect(file.length).toBeLessThan(1024);
+    const r = await sealParquet(file);
+    expect(r.signal).toBeNull();
+    expect(r.code, r.stderr).toBe(3);
+    expect(JSON.parse(r.stdout).error).toMatchObject({ code: 'RECORDS_LIMIT', message: expect.stringContaining(`row group 0 declares 1 rows and ${entries} entries of repeated columns (lists, maps), more than ${MIN_DECODED_BYTES} bytes to decode`) });
+  }, 120_000);
 });
