@@ -18,15 +18,21 @@ const server = useS3Server('moto');
 const kp = useKeyPair('log-planted');
 const sha = (b: Uint8Array | string): string => createHash('sha256').update(b).digest('hex');
 
+/** A versioned bucket with a store at prefix p holding ds@v1 (a.txt), and `run` for snap there with its own state. */
+async function sealedInVersionedBucket() {
+  const c = clientFor(server);
+  const bucket = await newBucket(c, 'versioned');
+  const store = `s3://${bucket}/p`;
+  const env = { ...server.env, NODE_NO_WARNINGS: '1', SNAP_STATE_DIR: join(await tempDir('snap-s3-logplant-'), 'state') };
+  const run = (args: string[]) => snapJson(args, { env });
+  const data = await makeTree({ 'a.txt': 'alpha\n' });
+  expect((await run(['seal', data, '--as', 'ds@v1', '--key', kp.key, '--store', store])).code).toBe(0);
+  return { c, bucket, store, run, data };
+}
+
 describe('a line key planted far ahead of an S3 store\'s audit log (moto)', () => {
   it('later lines go past it, each chained to the line before it; log --verify names the junk (exit 1) and nothing edited', { timeout: 180_000 }, async () => {
-    const c = clientFor(server);
-    const bucket = await newBucket(c, 'versioned');
-    const store = `s3://${bucket}/p`;
-    const env = { ...server.env, NODE_NO_WARNINGS: '1', SNAP_STATE_DIR: join(await tempDir('snap-s3-logplant-'), 'state') };
-    const run = (args: string[]) => snapJson(args, { env });
-    const data = await makeTree({ 'a.txt': 'alpha\n' });
-    expect((await run(['seal', data, '--as', 'ds@v1', '--key', kp.key, '--store', store])).code).toBe(0);
+    const { c, bucket, store, run, data } = await sealedInVersionedBucket();
     await c.send(new PutObjectCommand({ Bucket: bucket, Key: 'p/log/000000000500.jsonl', Body: 'junk\n' }));
 
     for (let i = 0; i < 2; i++) expect((await run(['verify', data, '--against', 'ds@v1', '--pubkey', kp.pub, '--store', store])).code).toBe(0);
@@ -45,13 +51,7 @@ describe('a line key planted far ahead of an S3 store\'s audit log (moto)', () =
   });
 
   it(`a key planted at the last seq, 999999999999, or further than ${MAX_SEQ_FLOOR_JUMP} past the log's end, is not followed: later lines are still written below it`, { timeout: 180_000 }, async () => {
-    const c = clientFor(server);
-    const bucket = await newBucket(c, 'versioned');
-    const store = `s3://${bucket}/p`;
-    const env = { ...server.env, NODE_NO_WARNINGS: '1', SNAP_STATE_DIR: join(await tempDir('snap-s3-logplant-'), 'state') };
-    const run = (args: string[]) => snapJson(args, { env });
-    const data = await makeTree({ 'a.txt': 'alpha\n' });
-    expect((await run(['seal', data, '--as', 'ds@v1', '--key', kp.key, '--store', store])).code).toBe(0);
+    const { c, bucket, store, run, data } = await sealedInVersionedBucket();
     const list = async () => ((await c.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: 'p/log/' }))).Contents ?? []).map((o) => o.Key as string).sort();
     const before = await list();
     await c.send(new PutObjectCommand({ Bucket: bucket, Key: 'p/log/999999999999.jsonl', Body: 'junk\n' }));
