@@ -80,9 +80,9 @@ export const MIN_DECODED_BYTES = 64 << 20;
 /** See {@link DECODED_BYTES_PER_STORED_BYTE}: what each row counts besides its values (its index line and canonical form's framing). */
 export const ROW_DECODED_BYTES = 32;
 /**
- * See {@link DECODED_BYTES_PER_STORED_BYTE}: what each level entry of a repeated column (an element
- * of a LIST or MAP, or an empty or null one) counts before its row group is decoded, as the most any
- * leaf of its top-level column declares in its data pages. hyparquet holds a row group's entries at
+ * See {@link DECODED_BYTES_PER_STORED_BYTE}: what each level entry of a repeated leaf (an element
+ * of a LIST or MAP, or an empty or null one; a list of structs has an entry per field) counts before
+ * its row group is decoded, as its data pages declare them. hyparquet holds a row group's entries at
  * once, about 110 bytes each for a list of numbers or of empty strings (its level arrays and the
  * assembled lists), where the rows, made after, count 8 bytes an element or a string's length: a
  * 323-byte file whose one row listed 8 M zeros counted 64 MB and sealed at a 950 MB peak (30 M, at
@@ -1023,8 +1023,8 @@ function deltaPageBytes(h: ReturnType<typeof parquetHeader>, raw: Uint8Array, c:
 
 /**
  * Check a row group's column chunks and page headers against the bounds before hyparquet decodes it.
- * @returns the level entries of its repeated columns: for each top-level column with a repeated leaf,
- *   the most its leaves declare in their data pages (see {@link REPEATED_ENTRY_DECODED_BYTES})
+ * @returns the level entries its repeated leaves (in lists and maps) declare in their data pages,
+ *   summed over the leaves (see {@link REPEATED_ENTRY_DECODED_BYTES})
  * @throws SnapError `RECORDS_LIMIT` | `RECORDS_MALFORMED`
  */
 async function checkRowGroupPages(file: AsyncBuffer, leaves: readonly Leaf[], rg: RowGroup, g: number, rel: string, maxValues: number, maxHeaderValues: number, dictionaries?: ReadonlyMap<number, (values: Uint8Array[]) => void>, categoricalLeaves?: ReadonlySet<number>): Promise<number> {
@@ -1071,8 +1071,8 @@ async function checkRowGroupPages(file: AsyncBuffer, leaves: readonly Leaf[], rg
   let deltaBytes = 0;
   /** Bytes of FIXED_LEN_BYTE_ARRAY values declared: values × type_length. */
   let fixedBytes = 0;
-  /** Per top-level column with a repeated leaf: the most level entries one of its leaves declares in data pages. */
-  const repeated = new Map<string, number>();
+  /** Level entries the data pages of repeated leaves declare, all summed. */
+  let repeated = 0;
   for (const { start, length, context, column, entries, leaf } of spans) {
     let leafEntries = 0;
     const onDictionary = dictionaries?.get(leaf);
@@ -1175,14 +1175,9 @@ async function checkRowGroupPages(file: AsyncBuffer, leaves: readonly Leaf[], rg
       reader.offset += stored;
     }
     if (context.maxRep > 0 && records !== rows) throw malformed(`${column} holds ${records} records where the row group has ${rows} rows: Arrow (pyarrow, pandas) reads every record of the column, snap's reader the row group's rows`);
-    if (context.maxRep > 0) {
-      const top = (leaves[leaf] as Leaf).path[0] as string;
-      repeated.set(top, Math.max(repeated.get(top) ?? 0, leafEntries));
-    }
+    if (context.maxRep > 0) repeated += leafEntries;
   }
-  let most = 0;
-  for (const n of repeated.values()) most += n;
-  return most;
+  return repeated;
 }
 
 /**

@@ -145,17 +145,22 @@ describe('seal of a small Parquet file that declares far more than it holds', ()
     expect(raised.code, raised.stderr).toBe(0);
   }, 180_000);
 
-  it(`refuses a row group listing 8 M zeros in one row (a 323-byte file that sealed at a 950 MB peak) before it is decoded: each list entry counts ${REPEATED_ENTRY_DECODED_BYTES} bytes`, async () => {
-    const entries = 8_000_000;
-    const file = new Uint8Array(parquetWriteBuffer({
-      columnData: [{ name: 'id', data: Int32Array.of(1) }, { name: 'tags', data: [new Array(entries).fill(0)] }],
-      codec: 'GZIP', compressors: { GZIP: (b: Uint8Array) => new Uint8Array(gzipSync(b, { level: 9 })) }, statistics: false, pageSize: 1e12,
-      schema: [{ name: 'root', num_children: 2 }, { name: 'id', type: 'INT32', repetition_type: 'REQUIRED' }, { name: 'tags', repetition_type: 'OPTIONAL', converted_type: 'LIST', num_children: 1 }, { name: 'list', repetition_type: 'REPEATED', num_children: 1 }, { name: 'element', type: 'INT32', repetition_type: 'OPTIONAL' }],
-    } as Parameters<typeof parquetWriteBuffer>[0]));
-    expect(file.length).toBeLessThan(1024);
-    const r = await sealParquet(file);
-    expect(r.signal).toBeNull();
-    expect(r.code, r.stderr).toBe(3);
-    expect(JSON.parse(r.stdout).error).toMatchObject({ code: 'RECORDS_LIMIT', message: expect.stringContaining(`row group 0 declares 1 rows and ${entries} entries of repeated columns (lists, maps), more than ${MIN_DECODED_BYTES} bytes to decode`) });
-  }, 120_000);
+  const listOf = (name: string) => [{ name, repetition_type: 'OPTIONAL', converted_type: 'LIST', num_children: 1 }, { name: 'list', repetition_type: 'REPEATED', num_children: 1 }, { name: 'element', type: 'INT32', repetition_type: 'OPTIONAL' }];
+  for (const [what, column, schema] of [
+    ['one list of 8 M zeros (a 323-byte file that sealed at a 950 MB peak)', { name: 'tags', data: [new Array(8_000_000).fill(0)] }, listOf('tags')],
+    ['a struct of 8 lists of 1 M zeros each (1.6 KB, sealed at 733 MB: every list counts)', { name: 's', data: [Object.fromEntries(Array.from({ length: 8 }, (_, i) => [`l${i}`, new Array(1_000_000).fill(0)]))] }, [{ name: 's', repetition_type: 'OPTIONAL', num_children: 8 }, ...Array.from({ length: 8 }, (_, i) => listOf(`l${i}`)).flat()]],
+  ] as const) {
+    it(`refuses a row group whose one row holds ${what} before it is decoded: each list entry counts ${REPEATED_ENTRY_DECODED_BYTES} bytes`, async () => {
+      const file = new Uint8Array(parquetWriteBuffer({
+        columnData: [{ name: 'id', data: Int32Array.of(1) }, column],
+        codec: 'GZIP', compressors: { GZIP: (b: Uint8Array) => new Uint8Array(gzipSync(b, { level: 9 })) }, statistics: false, pageSize: 1e12,
+        schema: [{ name: 'root', num_children: 2 }, { name: 'id', type: 'INT32', repetition_type: 'REQUIRED' }, ...schema],
+      } as Parameters<typeof parquetWriteBuffer>[0]));
+      expect(file.length).toBeLessThan(2048);
+      const r = await sealParquet(file);
+      expect(r.signal).toBeNull();
+      expect(r.code, r.stderr).toBe(3);
+      expect(JSON.parse(r.stdout).error).toMatchObject({ code: 'RECORDS_LIMIT', message: expect.stringContaining(`row group 0 declares 1 rows and 8000000 entries of repeated columns (lists, maps), more than ${MIN_DECODED_BYTES} bytes to decode`) });
+    }, 120_000);
+  }
 });
