@@ -1704,10 +1704,11 @@ export class S3Backend implements StoreBackend {
    * them is the sealed one the listing cannot tell — someone with write access can PUT a version of
    * the same size over it — so retention locks them all (FORMAT.md §23.6). In an unversioned bucket,
    * the current object (no version ID) when it is there.
-   * @throws SnapError `STORE_MALFORMED` past {@link MAX_OBJECT_VERSIONS} versions listed under the
-   *   key (planted) | `IO_ERROR`
+   * @param maxVersions the bound, {@link MAX_OBJECT_VERSIONS} (tests set a smaller one)
+   * @throws SnapError `STORE_MALFORMED` past `maxVersions` versions listed under the key (planted) |
+   *   `IO_ERROR`
    */
-  async objectVersions(hex: string, size?: number): Promise<{ versionId?: string; size: number }[]> {
+  async objectVersions(hex: string, size?: number, maxVersions = MAX_OBJECT_VERSIONS): Promise<{ versionId?: string; size: number }[]> {
     const key = this.objectKey(hex);
     if (!(await this.isVersioned())) {
       const there = await this.sizeOf(key);
@@ -1723,7 +1724,7 @@ export class S3Backend implements StoreBackend {
           if (v.Key !== undefined && v.Key > key) break pages;
           continue;
         }
-        if (++listed > MAX_OBJECT_VERSIONS) throw new SnapError('STORE_MALFORMED', `more than ${MAX_OBJECT_VERSIONS} versions of the object key ${key} are in bucket ${this.where.bucket}: not written by snap (run snap fsck)`, { key });
+        if (++listed > maxVersions) throw new SnapError('STORE_MALFORMED', `more than ${maxVersions} versions of the object key ${key} are in bucket ${this.where.bucket}: not written by snap (run snap fsck)`, { key });
         if (size !== undefined && v.Size !== size) continue;
         out.push({ ...(v.VersionId && v.VersionId !== 'null' ? { versionId: v.VersionId } : {}), size: v.Size ?? 0 });
       }

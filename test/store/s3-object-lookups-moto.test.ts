@@ -187,4 +187,20 @@ describe(`${PLANTED} keys of an object's shape planted in the bucket (moto)`, ()
     expect(pages).toBe(1);
     expect(await remote.objectVersions(hex, 7)).toEqual([]);
   });
+
+  it('an object key with more versions than the bound (10,000; 50 here: snap writes one) is STORE_MALFORMED when its versions are listed to lock them, naming the key', async () => {
+    const c = clientFor(server);
+    const bucket = await newBucket(c, 'versioned');
+    const store = `s3://${bucket}/st`;
+    const ds = await makeTree({ 'a.txt': 'alpha\n' });
+    expect((await run(['seal', ds, '--as', 'ds@v1', '--key', kp.key, '--store', store])).code).toBe(0);
+    const hex = sha('alpha\n');
+    const key = `st/objects/sha256/${hex.slice(0, 2)}/${hex.slice(2)}`;
+    const remote = new S3Backend(clientFor(server), { bucket, prefix: 'st/' });
+    await plantOnMoto(server, bucket, Array.from({ length: 49 }, () => key), 'alpha\n');
+    expect(await remote.objectVersions(hex, 6, 50)).toHaveLength(50);
+    await plantOnMoto(server, bucket, [key], 'alpha\n');
+    const e = await remote.objectVersions(hex, 6, 50).then(() => undefined, (x: unknown) => x);
+    expect(e).toMatchObject({ code: 'STORE_MALFORMED', message: expect.stringContaining(`more than 50 versions of the object key ${key} are in bucket ${bucket}`) });
+  });
 });
