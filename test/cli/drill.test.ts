@@ -453,6 +453,19 @@ describe('snap drill usage', () => {
     expect(u.code).toBe(3);
   }, SLOW);
 
+  it('exits 1 when DIR holds a FIFO verify names as extra (the copy leaves it out, and passed), and drills when the snapshot excludes it', async () => {
+    const { data, store } = await sealed(EXAMPLE, 'fifo@v1');
+    spawnSync('mkfifo', [join(data, 'spam', 'pipe')]);
+    expect((await fsp.lstat(join(data, 'spam', 'pipe'))).isFIFO()).toBe(true);
+    expect((await snap(['verify', data, '--against', 'fifo@v1', '--pubkey', keys.pub, '--store', store])).code).toBe(1);
+    const r = await runDrill(data, store, 'fifo@v1');
+    expect(r.code, r.stdout).toBe(1);
+    expect((r.json as unknown as { error: unknown }).error).toMatchObject({ code: 'INTEGRITY_FAILURE', message: expect.stringContaining('before any change was planted (extra spam/pipe, a FIFO (named pipe): verify names it') });
+    expect((await snap(['seal', data, '--as', 'fifo@v2', '--exclude', 'spam/pipe', '--key', keys.key, '--store', store])).code).toBe(0);
+    const x = await runDrill(data, store, 'fifo@v2', ['--attacks', 'truncate']);
+    expect(x.code, x.stderr).toBe(0);
+  }, SLOW);
+
   it('plants no name longer than a file name can be (255 bytes): a look-alike or injected name that would not fit is not planted, and the drill never stops with INTERNAL', async () => {
     const long = 'a'.repeat(255); // a look-alike letter takes 2 bytes: 256
     const dotted = `x.${'b'.repeat(253)}`; // injected-1 + this extension: 264
