@@ -7,7 +7,7 @@
  * folder is removed at the end, also when the process is interrupted (`io/interrupt.ts`).
  */
 import { promises as fsp } from 'node:fs';
-import { join, relative, resolve, sep } from 'node:path';
+import { join, resolve, sep } from 'node:path';
 import { SnapError, isSnapError, type SnapErrorCode } from '../core/errors.js';
 import { ioError } from '../io/errors.js';
 import { isSymlinkEntry, ManifestOrder } from '../core/manifest.js';
@@ -17,8 +17,7 @@ import { manifestLineRuns, parseManifestLine } from '../io/manifest-file.js';
 import { MANIFEST_FILE, type SnapshotLocation } from '../io/store.js';
 import { checkInterrupted, interruptedBy, interruptedError, leaveNothing } from '../io/interrupt.js';
 import { verify, type VerifyReport } from '../ops/verify.js';
-import { describeSpecial, excludeMatcher } from '../io/walk.js';
-import { isExcludedPath } from '../core/excludes.js';
+import { walkDataset } from '../io/walk.js';
 import { diff, objectsDirOf } from '../ops/diff.js';
 import { checkRecords } from '../records/check.js';
 import { configFromFile, configFromObject } from '../records/snapshot-config.js';
@@ -80,8 +79,8 @@ function formatOf(path: string): TableFormat | undefined {
   return undefined;
 }
 
-/** How many sockets, FIFOs and devices of DIR the drill names when it refuses DIR for them (the first found). */
-const MAX_SPECIALS_NAMED = 16;
+/** How many entries of DIR its copy left out (sockets, FIFOs, devices, names not UTF-8) the drill names when it refuses DIR for them: the first found. */
+const MAX_LEFT_OUT_NAMED = 3;
 
 /** The problems of a verify report in one line, for an error message. */
 function problemsText(r: VerifyReport): string {
@@ -126,9 +125,10 @@ export async function drill(o: DrillOptions): Promise<DrillReport> {
     const stores = await Promise.all((o.stores ?? []).map(realFolder));
     const layout = stores.length > 0 ? await import('../io/store-layout.js') : undefined;
     let readOnly = false; // DIR holds a folder or file its owner cannot write: the copy keeps its mode
-    // Sockets, FIFOs and devices are not copied (nothing is read from one), but verify names each
-    // that no exclude pattern leaves out as extra in DIR: checked against them once they are known.
-    const specials: { path: string; what: string }[] = [];
+    // Sockets, FIFOs and devices, and names that are not UTF-8, are not copied, but verify of DIR
+    // names each that no exclude pattern leaves out as extra: when the copy left one out, DIR is
+    // walked as verify walks it (below).
+    let leftOut = false;
     await fsp.cp(root, s.data, {
       recursive: true,
       verbatimSymlinks: true,
@@ -144,9 +144,9 @@ export async function drill(o: DrillOptions): Promise<DrillReport> {
         const store = st && layout ? stores.find((d) => src.startsWith(d + sep)) : undefined;
         if (st && layout && store !== undefined && layout.judgeStorePath(src.slice(store.length + 1).split(sep), st.isDirectory() ? 'folder' : st.isFile() ? 'file' : 'other') === 'store') return false;
         if (st && ((st.isDirectory() && (st.mode & 0o700) !== 0o700) || (st.isFile() && (st.mode & 0o600) !== 0o600))) readOnly = true;
-        const what = st && describeSpecial(st);
-        if (what && specials.length < MAX_SPECIALS_NAMED) specials.push({ path: relative(root, src).split(sep).join('/'), what });
-        return st !== undefined && (st.isFile() || st.isDirectory() || st.isSymbolicLink());
+        const copied = st !== undefined && (st.isFile() || st.isDirectory() || st.isSymbolicLink());
+        if (!copied) leftOut = true;
+        return copied;
       },
     });
     // A copy that is not a folder of its own (DIR swapped for a link since it was resolved) is not changed.
@@ -166,10 +166,22 @@ export async function drill(o: DrillOptions): Promise<DrillReport> {
     if (!base.ok || !base.statement) throw new SnapError('INTEGRITY_FAILURE', `${o.dataset} does not match ${o.snapshot.ref} before any change was planted (${problemsText(base)}); a drill needs data that passes verify`);
     const pred = base.statement.predicate;
     const ref = `${pred.dataset}@${pred.version}`;
-    const matcher = specials.length > 0 ? await excludeMatcher(pred.excludes ?? []) : undefined;
-    const extra = specials.filter((x) => !matcher || !isExcludedPath(matcher, x.path));
-    if (extra.length > 0) {
-      throw new SnapError('INTEGRITY_FAILURE', `${o.dataset} does not match ${o.snapshot.ref} before any change was planted (extra ${extra.slice(0, 3).map((x) => `${x.path}, ${x.what}`).join('; ')}${extra.length > 3 ? '; …' : ''}: verify names it, and the drill cannot copy it); a drill needs data that passes verify`, { path: extra[0]?.path });
+    if (leftOut) {
+      const extra: string[] = [];
+      const walk = walkDataset(root, {
+        excludes: pred.excludes,
+        stores,
+        onSpecial: (path, what) => extra.push(`${path}, ${what}`),
+        onBadName: (e) => extra.push(e.message),
+      });
+      for await (const item of walk) {
+        void item;
+        if (extra.length >= MAX_LEFT_OUT_NAMED) break;
+        checkInterrupted();
+      }
+      if (extra.length > 0) {
+        throw new SnapError('INTEGRITY_FAILURE', `${o.dataset} does not match ${o.snapshot.ref} before any change was planted (extra: ${extra.join('; ')}${extra.length >= MAX_LEFT_OUT_NAMED ? '; …' : ''}; verify names it, and the drill cannot copy it); a drill needs data that passes verify`);
+      }
     }
 
     // The signed manifest (its digest checked again as it is read).

@@ -145,11 +145,7 @@ function childPath(parent: DiskPath, name: string): DiskPath {
 /** A disk path as text for a message. */
 const shown = (p: DiskPath): string => (typeof p === 'string' ? p : decodeNameBytes(p));
 
-/**
- * What a socket, FIFO or device is, in words (`a FIFO (named pipe)`), for a directory entry or an
- * lstat result; undefined for a file, folder or link.
- */
-export function describeSpecial(d: Pick<Dirent, 'isFIFO' | 'isSocket' | 'isBlockDevice' | 'isCharacterDevice'>): string | undefined {
+function describeSpecial(d: Dirent<string | Buffer>): string | undefined {
   if (d.isFIFO()) return 'a FIFO (named pipe)';
   if (d.isSocket()) return 'a socket';
   if (d.isBlockDevice()) return 'a block device';

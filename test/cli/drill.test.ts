@@ -453,14 +453,22 @@ describe('snap drill usage', () => {
     expect(u.code).toBe(3);
   }, SLOW);
 
-  it('exits 1 when DIR holds a FIFO verify names as extra (the copy leaves it out, and passed), and drills when the snapshot excludes it', async () => {
+  it('exits 1 when DIR holds a FIFO or a name that is not UTF-8, which verify names as extra (the copy leaves them out, and passed), and drills when the snapshot excludes them', async () => {
     const { data, store } = await sealed(EXAMPLE, 'fifo@v1');
     spawnSync('mkfifo', [join(data, 'spam', 'pipe')]);
     expect((await fsp.lstat(join(data, 'spam', 'pipe'))).isFIFO()).toBe(true);
     expect((await snap(['verify', data, '--against', 'fifo@v1', '--pubkey', keys.pub, '--store', store])).code).toBe(1);
     const r = await runDrill(data, store, 'fifo@v1');
     expect(r.code, r.stdout).toBe(1);
-    expect((r.json as unknown as { error: unknown }).error).toMatchObject({ code: 'INTEGRITY_FAILURE', message: expect.stringContaining('before any change was planted (extra spam/pipe, a FIFO (named pipe): verify names it') });
+    expect((r.json as unknown as { error: unknown }).error).toMatchObject({ code: 'INTEGRITY_FAILURE', message: expect.stringContaining('before any change was planted (extra: spam/pipe, a FIFO (named pipe); verify names it') });
+    // So is a name that is not UTF-8 (left out of the copy too).
+    await fsp.rm(join(data, 'spam', 'pipe'));
+    await fsp.writeFile(Buffer.concat([Buffer.from(join(data, 'ham', 'bad')), Buffer.from([0xff])]), 'x');
+    const n = await runDrill(data, store, 'fifo@v1');
+    expect(n.code, n.stdout).toBe(1);
+    expect((n.json as unknown as { error: { message: string } }).error.message).toContain('(extra: ham/bad\\xff: its name is not valid UTF-8');
+    await fsp.rm(Buffer.concat([Buffer.from(join(data, 'ham', 'bad')), Buffer.from([0xff])]));
+    spawnSync('mkfifo', [join(data, 'spam', 'pipe')]);
     expect((await snap(['seal', data, '--as', 'fifo@v2', '--exclude', 'spam/pipe', '--key', keys.key, '--store', store])).code).toBe(0);
     const x = await runDrill(data, store, 'fifo@v2', ['--attacks', 'truncate']);
     expect(x.code, x.stderr).toBe(0);
