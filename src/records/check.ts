@@ -16,11 +16,11 @@ import { escapePath } from '../core/display.js';
 export interface Breach {
   /** The record set's name, or `*` for the whole dataset. */
   set: string;
-  /** The threshold's name (`maxLabelChanges`, …), or `unavailable` / `newLabels` / `vanishedLabels` / `links`. */
+  /** The threshold's name (`maxLabelChanges`, …), or `unavailable` / `newLabels` / `vanishedLabels` / `links` / `unrecordable`. */
   rule: string;
   /**
-   * The measured value; for `newLabels` / `vanishedLabels`, every such label; for `links`, every such
-   * link's path; for `unavailable`, why.
+   * The measured value; for `newLabels` / `vanishedLabels`, every such label; for `links` and
+   * `unrecordable`, every such entry's path; for `unavailable`, why.
    * `null` for `maxAddedShare` when A's set has no records: any addition breaches it, and the share
    * has no number (JSON has no Infinity, which `--json` printed as `null` unsaid).
    */
@@ -172,6 +172,24 @@ function pathList(paths: readonly string[], pathText: PathText): string {
  */
 export function linksMessage(paths: readonly string[], pathText: PathText = escapePath): string {
   return `symbolic links within reach of its record rule, which a reader that follows them reads as records no index has: ${pathList(paths, pathText)}`;
+}
+
+/**
+ * The breach `unrecordable` (set `*`, no threshold): entries of a folder B that no snapshot can
+ * record — a name seal refuses (not UTF-8, a control character, too long; SPEC §2), a link whose
+ * target is not UTF-8, a socket, FIFO or device (`DiffReport.extra` of side b). seal refuses B while
+ * it holds one and verify names each as extra, but a training job that reads the folder takes a
+ * file there as a sample no record diff saw: `ham/evil\xff.txt` injected a sample and check passed.
+ * @param paths their paths, decoded without loss (`decodeNameBytes`)
+ * @returns no breach when `paths` is empty
+ */
+export function unrecordableBreaches(paths: readonly string[]): Breach[] {
+  return paths.length === 0 ? [] : [{ set: '*', rule: 'unrecordable', value: [...paths], message: unrecordableMessage(paths) }];
+}
+
+/** The message of a breach `unrecordable` ({@link unrecordableBreaches}), each path written by `pathText` (as {@link linksMessage}). */
+export function unrecordableMessage(paths: readonly string[], pathText: PathText = escapePath): string {
+  return `entries of B that no snapshot can record, though a reader of the folder takes them (seal refuses them, verify names them extra): ${paths.length}: ${pathList(paths, pathText)}`;
 }
 
 /** One file added, removed or changed between A and B that no record set covers (`unindexedFiles` of `check --json`). */

@@ -6,6 +6,7 @@
  */
 import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { copyTree, makeTree, snapJson, useKeyPair } from '../helpers/tree.js';
 import { newStorePath } from '../helpers/store.js';
@@ -105,5 +106,22 @@ describe("check: B's own rules taking files out of a label-folder set A indexes"
     const c = await snapJson(['check', await copyTree(a), '--against', 'd@1', '--store', store, '--pubkey', keys.pub]);
     expect(c.code, c.stdout).toBe(0);
     expect(c.json.records.sets.map((s: Json) => s.name)).toContain('mail/spam/x.jsonl');
+  });
+});
+
+describe('check: entries of a folder B that no snapshot can record', () => {
+  it('a sample whose name is not UTF-8 in a label folder, and a FIFO, are a breach `unrecordable` (exit 1) naming both: no record diff saw them, a reader of the folder takes the file', async () => {
+    const c = await checkWith(async (b) => {
+      await fsp.writeFile(Buffer.concat([Buffer.from(join(b, 'mail', 'ham', 'evil')), Buffer.from([0xff]), Buffer.from('.txt')]), 'poison\n');
+      spawnSync('mkfifo', [join(b, 'notes', 'pipe')]);
+    });
+    expect(c.code, c.stdout).toBe(1);
+    const br = c.json.breaches.find((x: Json) => x.rule === 'unrecordable');
+    expect(br).toMatchObject({ set: '*', value: ['mail/ham/evil\udcff.txt', 'notes/pipe'] });
+    expect(br.message).toContain(': 2: mail/ham/evil\\xff.txt, notes/pipe');
+    expect(schemaErrors('check', c.json)).toBe('');
+    // Without them, the same B passes.
+    const clean = await checkWith(async () => {});
+    expect(clean.code, clean.stdout).toBe(0);
   });
 });

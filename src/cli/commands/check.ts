@@ -9,7 +9,7 @@ import { SnapError } from '../../core/errors.js';
 import { storePath } from '../../io/store.js';
 import { diff, untrustedSides } from '../../ops/diff.js';
 import type { DiffOptions, DiffSide } from '../../ops/diff.js';
-import { checkRecords, isDatasetCard, linkBreaches, linksMessage, unindexedBreaches, unindexedFiles, unindexedMessage, type Breach, type UnindexedFile } from '../../records/check.js';
+import { checkRecords, isDatasetCard, linkBreaches, linksMessage, unindexedBreaches, unindexedFiles, unindexedMessage, unrecordableBreaches, unrecordableMessage, type Breach, type UnindexedFile } from '../../records/check.js';
 import { cardIsData } from '../dataset-card.js';
 import { samplelessLabelFolders } from '../label-folders.js';
 import { CONFIG_FILE, type RecordConfig } from '../../records/config.js';
@@ -133,7 +133,7 @@ function unindexedLines(files: readonly UnindexedFile[]): string[] {
  * the set's real name and the message as it has always been (`escapePath`).
  */
 function breachLine(b: Breach, unindexed: readonly UnindexedFile[]): string {
-  const message = b.rule === 'links' && Array.isArray(b.value) ? linksMessage(b.value, escapeListedPath) : b.rule === 'maxUnindexedFiles' && typeof b.limit === 'number' ? unindexedMessage(unindexed, b.limit, escapeListedPath) : b.message;
+  const message = b.rule === 'links' && Array.isArray(b.value) ? linksMessage(b.value, escapeListedPath) : b.rule === 'unrecordable' && Array.isArray(b.value) ? unrecordableMessage(b.value, escapeListedPath) : b.rule === 'maxUnindexedFiles' && typeof b.limit === 'number' ? unindexedMessage(unindexed, b.limit, escapeListedPath) : b.message;
   return `  ${b.set === '*' ? 'dataset' : escapeListedPath(b.set)}: ${escapeMessage(message)}  [${b.rule}]`;
 }
 
@@ -224,6 +224,8 @@ async function cmdCheck(a: Args, io: CliIo): Promise<number> {
       f.data = await cardIsData(ia, ib, entryOf('a'), entryOf('b'), store);
     }
     breaches.push(...unindexedBreaches(unindexed, thresholds.maxUnindexedFiles));
+    // Entries of a folder B no snapshot can record: files a reader of the folder takes, that no diff read.
+    breaches.push(...unrecordableBreaches(r.extra.filter((e) => e.side === 'b').map((e) => e.path)));
     if (untrusted) {
       // Why A is untrusted, when the trust check said (revoked, expired, a version this machine trusted as another snapshot): not only "unsigned".
       const why = 'failure' in r.a ? r.a.failure : undefined;
