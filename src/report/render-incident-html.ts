@@ -22,13 +22,12 @@ export function verdictLine(f: IncidentFacts): { tone: 'ok' | 'bad' | 'warn'; he
   const s = f.summary;
   const flips = f.labels?.flips.total ?? 0;
   const parts = [`${s.added} added`, `${s.removed} removed`, `${s.modified} modified`, `${s.renamed} renamed`];
-  if (s.extra) parts.push(`${s.extra} that cannot be recorded`);
   // A record set not compared (B sealed without its index, the two index it differently …) holds
   // records that may have moved: its count stands beside the zeros, which alone read as none moved.
   const notCompared = f.records?.unavailable.total ? ` (${f.records.unavailable.total} record set(s) not compared: their records are not counted)` : '';
   // Rows reordered change no record, so the counts alone would read as nothing done to the records.
   const moved = f.records?.order?.moved ? `, ${f.records.order.moved} moved out of order` : '';
-  const changes = `${parts.join(', ')} file(s)${flips ? `; ${flips} label(s) flipped` : ''}${f.records ? `; records: ${f.records.summary.added} added, ${f.records.summary.removed} removed, ${f.records.summary.flipped} flipped, ${f.records.summary.modified} modified${moved}${notCompared}` : ''}`;
+  const changes = `${parts.join(', ')} file(s)${s.extra ? `, ${s.extra} that cannot be recorded` : ''}${flips ? `; ${flips} label(s) flipped` : ''}${f.records ? `; records: ${f.records.summary.added} added, ${f.records.summary.removed} removed, ${f.records.summary.flipped} flipped, ${f.records.summary.modified} modified${moved}${notCompared}` : ''}`;
   const trust = trustSentence(f) + leftOutSentence(f);
   if (f.verdict === 'untrusted') {
     const which = (['a', 'b'] as const).filter((k) => f[k].trust === 'untrusted').map((k) => k.toUpperCase()).join(' and ');

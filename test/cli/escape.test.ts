@@ -327,6 +327,10 @@ describe('diff reports what a folder holds that no manifest can record (extra, e
     const j = await json(['diff', a, b, '--store', await newStorePath()]);
     expect(j.code).toBe(1);
     expect(j.json.extra).toEqual([expect.objectContaining({ side: 'a', path: BAD, code: 'PATH_INVALID_UTF8' })]);
+    // The report's verdict counts it apart from the files: "0 renamed file(s), 1 that cannot be recorded".
+    const r = await human(['report', a, b, '--store', await newStorePath(), '-o', join(await tempDir('snap-report-extra-'), 'r.html')]);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain('0 added, 0 removed, 0 modified, 0 renamed file(s), 1 that cannot be recorded');
   });
 
   it('lists a FIFO on a folder side as extra (FILE_UNSUPPORTED_TYPE, exit 1), as verify does, rather than stop; refused for its name, it is still said to be a FIFO (type)', async () => {
