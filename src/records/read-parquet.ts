@@ -81,7 +81,7 @@ export const MIN_DECODED_BYTES = 64 << 20;
 export const ROW_DECODED_BYTES = 32;
 /**
  * See {@link DECODED_BYTES_PER_STORED_BYTE}: what each level entry of a repeated leaf (an element
- * of a LIST or MAP, or an empty or null one; a list of structs has an entry per field) counts before
+ * of a LIST or another repeated field, or an empty or null one; a list of structs has an entry per field) counts before
  * its row group is decoded, as its data pages declare them. hyparquet holds a row group's entries at
  * once, about 110 bytes each for a list of numbers or of empty strings (its level arrays and the
  * assembled lists), where the rows, made after, count 8 bytes an element or a string's length: a
@@ -1023,7 +1023,7 @@ function deltaPageBytes(h: ReturnType<typeof parquetHeader>, raw: Uint8Array, c:
 
 /**
  * Check a row group's column chunks and page headers against the bounds before hyparquet decodes it.
- * @returns the level entries its repeated leaves (in lists and maps) declare in their data pages,
+ * @returns the level entries its repeated leaves (in lists and other repeated fields) declare in their data pages,
  *   summed over the leaves (see {@link REPEATED_ENTRY_DECODED_BYTES})
  * @throws SnapError `RECORDS_LIMIT` | `RECORDS_MALFORMED`
  */
@@ -1405,7 +1405,7 @@ export async function readParquet(abs: string, rel: string, fields: RecordFields
       const rows = Number(rg.num_rows);
       // Before the group is decoded: its rows and its lists' entries, which it holds all at once.
       if (decoded + rows * ROW_DECODED_BYTES + entries * REPEATED_ENTRY_DECODED_BYTES > budget) {
-        throw new SnapError('RECORDS_LIMIT', `${rel}: row group ${g} declares ${rows} rows and ${entries} entries of repeated columns (lists, maps), more than ${budget} bytes to decode (${ROW_DECODED_BYTES} a row and ${REPEATED_ENTRY_DECODED_BYTES} an entry), ${ratio} × the file's ${size} bytes (or ${MIN_DECODED_BYTES}) less the ${decoded} its earlier rows decoded to (${DECODED_RATIO_ENV}=N sets the ratio for a file that holds them)`, { path: rel });
+        throw new SnapError('RECORDS_LIMIT', `${rel}: row group ${g} declares ${rows} rows and ${entries} entries of repeated columns (lists), more than ${budget} bytes to decode (${ROW_DECODED_BYTES} a row and ${REPEATED_ENTRY_DECODED_BYTES} an entry), ${ratio} × the file's ${size} bytes (or ${MIN_DECODED_BYTES}) less the ${decoded} its earlier rows decoded to (${DECODED_RATIO_ENV}=N sets the ratio for a file that holds them)`, { path: rel });
       }
       // The group's columns, decoded (one list of chunks per top-level column, in schema order);
       // its rows are made from them one at a time, so only one row object is alive at once.

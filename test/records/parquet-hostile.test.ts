@@ -160,7 +160,7 @@ describe('seal of a small Parquet file that declares far more than it holds', ()
       const r = await sealParquet(file);
       expect(r.signal).toBeNull();
       expect(r.code, r.stderr).toBe(3);
-      expect(JSON.parse(r.stdout).error).toMatchObject({ code: 'RECORDS_LIMIT', message: expect.stringContaining(`row group 0 declares 1 rows and 8000000 entries of repeated columns (lists, maps), more than ${MIN_DECODED_BYTES} bytes to decode`) });
+      expect(JSON.parse(r.stdout).error).toMatchObject({ code: 'RECORDS_LIMIT', message: expect.stringContaining(`row group 0 declares 1 rows and 8000000 entries of repeated columns (lists), more than ${MIN_DECODED_BYTES} bytes to decode`) });
     }, 120_000);
   }
 });
