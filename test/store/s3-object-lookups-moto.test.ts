@@ -167,14 +167,19 @@ describe(`${PLANTED} keys of an object's shape planted in the bucket (moto)`, ()
     }
   });
 
-  it('the versions of an object that retention locks are its key\'s own: 1,500 keys planted that begin with its key are not listed past (one page), nor counted', async () => {
+  /** A versioned bucket whose store (prefix st/) holds ds@v1 of one file, alpha: its object's digest and key. */
+  async function sealedAlpha() {
     const c = clientFor(server);
     const bucket = await newBucket(c, 'versioned');
     const store = `s3://${bucket}/st`;
     const ds = await makeTree({ 'a.txt': 'alpha\n' });
     expect((await run(['seal', ds, '--as', 'ds@v1', '--key', kp.key, '--store', store])).code).toBe(0);
     const hex = sha('alpha\n');
-    const key = `st/objects/sha256/${hex.slice(0, 2)}/${hex.slice(2)}`;
+    return { c, bucket, hex, key: `st/objects/sha256/${hex.slice(0, 2)}/${hex.slice(2)}` };
+  }
+
+  it('the versions of an object that retention locks are its key\'s own: 1,500 keys planted that begin with its key are not listed past (one page), nor counted', async () => {
+    const { c, bucket, hex, key } = await sealedAlpha();
     // Someone with write access, no key: other bytes of the same size over it, and keys beginning with it.
     await c.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: 'omega\n' }));
     await plantOnMoto(server, bucket, Array.from({ length: 1500 }, (_, i) => `${key}.junk${String(i).padStart(4, '0')}`), 'alpha\n');
@@ -189,13 +194,7 @@ describe(`${PLANTED} keys of an object's shape planted in the bucket (moto)`, ()
   });
 
   it('an object key with more versions than the bound (10,000; 50 here: snap writes one) is STORE_MALFORMED when its versions are listed to lock them, naming the key', async () => {
-    const c = clientFor(server);
-    const bucket = await newBucket(c, 'versioned');
-    const store = `s3://${bucket}/st`;
-    const ds = await makeTree({ 'a.txt': 'alpha\n' });
-    expect((await run(['seal', ds, '--as', 'ds@v1', '--key', kp.key, '--store', store])).code).toBe(0);
-    const hex = sha('alpha\n');
-    const key = `st/objects/sha256/${hex.slice(0, 2)}/${hex.slice(2)}`;
+    const { bucket, hex, key } = await sealedAlpha();
     const remote = new S3Backend(clientFor(server), { bucket, prefix: 'st/' });
     await plantOnMoto(server, bucket, Array.from({ length: 49 }, () => key), 'alpha\n');
     expect(await remote.objectVersions(hex, 6, 50)).toHaveLength(50);
