@@ -176,11 +176,11 @@ export async function drill(o: DrillOptions): Promise<DrillReport> {
       });
       for await (const item of walk) {
         void item;
-        if (extra.length >= MAX_LEFT_OUT_NAMED) break;
+        if (extra.length > MAX_LEFT_OUT_NAMED) break;
         checkInterrupted();
       }
       if (extra.length > 0) {
-        throw new SnapError('INTEGRITY_FAILURE', `${o.dataset} does not match ${o.snapshot.ref} before any change was planted (extra: ${extra.join('; ')}${extra.length >= MAX_LEFT_OUT_NAMED ? '; …' : ''}; verify names it, and the drill cannot copy it); a drill needs data that passes verify`);
+        throw new SnapError('INTEGRITY_FAILURE', `${o.dataset} does not match ${o.snapshot.ref} before any change was planted (extra: ${extra.slice(0, MAX_LEFT_OUT_NAMED).join('; ')}${extra.length > MAX_LEFT_OUT_NAMED ? '; …' : ''}; verify names it, and the drill cannot copy it); a drill needs data that passes verify`);
       }
     }
 
