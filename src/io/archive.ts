@@ -39,6 +39,7 @@ import { writeAll } from './write-all.js';
 import { openRegularFile } from './small-file.js';
 import { outputTempPath, removeStaleOutputTemps } from './output-temp.js';
 import { makeScratchDir } from './scratch-dir.js';
+import { EarlyWriteback } from './early-writeback.js';
 
 /** The most bytes one manifest line can take: defined in io/manifest-file.ts (an archive's manifest longer than `fileCount` of them is not read). */
 export { MAX_MANIFEST_ENTRY_BYTES };
@@ -395,6 +396,7 @@ async function packArchive(out: string, tmp: string, fh: fsp.FileHandle, c: Arch
   const recycler = new Recycler(Math.ceil(AHEAD_BYTES / SPARE_BYTES) + 8);
   let archiveBytes = 0;
   let writeError: unknown;
+  const writeback = new EarlyWriteback(fh.fd);
   const consume = (async () => {
     let parts: Buffer[] = [];
     let len = 0;
@@ -403,6 +405,7 @@ async function packArchive(out: string, tmp: string, fh: fsp.FileHandle, c: Arch
     const flush = () => {
       if (parts.length === 0) return;
       writeAllAt(fh.fd, parts, archiveBytes - len);
+      writeback.wrote(len);
       for (const c of parts) recycler.written(c);
       parts = [];
       len = 0;
@@ -557,12 +560,15 @@ async function packArchive(out: string, tmp: string, fh: fsp.FileHandle, c: Arch
     if (writeError) throw writeError;
     // Flushed before it is named (unlike tar): once export reports success, a power loss cannot
     // leave FILE empty or short (the folder is flushed after the link too). The temporary name keeps
-    // a failed or killed export from leaving a partial FILE.
+    // a failed or killed export from leaving a partial FILE. Most of it is on disk already
+    // (io/early-writeback.ts): this waits for the tail.
+    await writeback.settle();
     await fh.sync();
     await fh.close();
   } catch (e) {
     pack.destroy(e as Error);
     await consume;
+    await writeback.settle().catch(() => {}); // before the descriptor is closed (and its number reused)
     await fh.close().catch(() => {});
     await fsp.rm(tmp, { force: true });
     throw ioError(writeError ?? e, tmp, 'cannot write the archive');

@@ -17,6 +17,7 @@ import { basename, dirname, join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
 import { EXAMPLE, makeTree, snapBin, snapJson, tempDir, useKeyPair } from '../helpers/tree.js';
 import { FSYNC_EACH_MAX_OBJECTS } from '../../src/io/store.js';
+import { EARLY_WRITEBACK_BYTES } from '../../src/io/early-writeback.js';
 import { newStorePath, sealAndExport } from '../helpers/store.js';
 
 const keys = useKeyPair();
@@ -249,6 +250,26 @@ describe('export', () => {
     // The archive is written under a temporary name beside FILE (.FILE.<host>-<pid>-<hex>.tmp), then linked.
     const archive = flushed.filter((p) => dirname(p) === dirname(out) && basename(p).startsWith(`.${basename(out)}.`));
     expect(archive, `files flushed: ${flushed.join(', ')}`).toHaveLength(1);
+  });
+});
+
+describe('export of an archive larger than one early write-back (64 MiB)', () => {
+  it.each([
+    ['EIO', 'IO_ERROR', 'planted fsync failure'],
+    ['ENOSPC', 'DISK_FULL', 'no space left on the device'],
+  ])('stops with %s reported by an early flush as %s, exit 3: no archive, no temporary file', async (errno, code, says) => {
+    const data = await tempDir('snap-big-');
+    await fsp.writeFile(join(data, 'big.bin'), Buffer.alloc(EARLY_WRITEBACK_BYTES + (1 << 20), 7));
+    const store = await newStorePath();
+    expect((await snapJson(['seal', data, '--as', 'ds@v1', '--key', keys.key, '--store', store])).code).toBe(0);
+    const outDir = await tempDir('snap-out-');
+    const env = { NODE_OPTIONS: `--require ${FAIL_FSYNC}`, SNAP_TEST_FSYNC_FAIL: `${errno}:${outDir}/` };
+    const r = await snapBin(['export', 'ds@v1', '-o', join(outDir, 'ds.snap.tar'), '--store', store, '--json'], { env });
+    expect(r.code, r.stderr).toBe(3);
+    expect(JSON.parse(r.stdout)).toMatchObject({ ok: false, error: { code, message: expect.stringContaining(says) } });
+    expect(await fsp.readdir(outDir)).toEqual([]);
+    // Without the planted failure the same export succeeds (the failure was the flush's, not the data's).
+    expect((await snapJson(['export', 'ds@v1', '-o', join(outDir, 'ds.snap.tar'), '--store', store])).code).toBe(0);
   });
 });
 
