@@ -24,6 +24,7 @@
 //                 plain @aws-sdk/client-s3 upload of the same files, on moto_server on 127.0.0.1; see
 //                 bench/s3-bench.mjs; ~230 MiB at scale 1); --s3-server ceph uses scripts/s3-ceph.sh instead
 //   --no-scan-cpu skip the per-file CPU of the scan, in one process (bench/scan-cpu.mjs), on the small corpus
+//   --help        print this text; any other option is refused
 //
 // Targets (SPEC §9): seal --manifest-only and verify <= 1.15 x reference (<= 1.05 on the shards: issue
 // 14); seal into an empty store <= 1.3 x cp -r; an unchanged second seal <= 1.2 x reference and no new
@@ -46,6 +47,24 @@ const repo = resolve(here, '..');
 const cli = join(repo, 'dist', 'cli', 'main.js');
 
 const args = process.argv.slice(2);
+// --help prints the usage above; an option not in it is refused, not ignored (a typo must not start a
+// bench of an hour).
+const FLAGS = ['--quick', '--million', '--no-archives', '--no-records', '--no-hostile', '--no-proofs', '--no-s3', '--no-scan-cpu'];
+const VALUED = ['--scale', '--rounds', '--corpus', '--dir', '--json', '--record-rows', '--s3-server'];
+if (args.includes('--help') || args.includes('-h')) {
+  const text = readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n');
+  const from = text.findIndex((l) => l.startsWith('// usage:'));
+  const to = text.findIndex((l, i) => i > from && !l.startsWith('//'));
+  console.log(text.slice(from, to).map((l) => l.replace(/^\/\/ ?/, '')).join('\n'));
+  process.exit(0);
+}
+for (let i = 0; i < args.length; i++) {
+  if (VALUED.includes(args[i]) && i + 1 < args.length) i++;
+  else if (!FLAGS.includes(args[i])) {
+    console.error(`bench: unknown option ${args[i]}${VALUED.includes(args[i]) ? ' (it needs a value)' : ''}; npm run bench -- --help lists them`);
+    process.exit(2);
+  }
+}
 const quick = args.includes('--quick');
 if (quick) for (const skip of ['--no-archives', '--no-records', '--no-hostile', '--no-proofs']) if (!args.includes(skip)) args.push(skip);
 const opt = (name, def) => {
