@@ -5,7 +5,8 @@
  * could bring them back empty. The flush is seen through a `sync` put first on PATH that records
  * its arguments and how many files the target held when it ran. Import flushes the objects it
  * staged before it names them in the store (as seal does), seen the same way. Export flushes the
- * archive before it names it: seen by recording which file each FileHandle.sync() of the run flushed.
+ * archive before it names it: seen by recording which file each FileHandle.sync() of the run flushed;
+ * an error of one of its early flushes (an fdatasync every 64 MiB written) stops it, nothing left.
  * Seal flushes its new objects as import does; both, when the new objects are few, fsync each before
  * its rename and then the folders renamed into: seen by a preload recording every thread's fsyncs
  * and renames (test/helpers/record-flushes.cjs). An fsync that fails (EIO, ENOSPC: planted by
