@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { hostname } from 'node:os';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { STATE_FILE } from '../../src/trust/state.js';
-import { makeKeyPair, makeTree, snapBin, snapJson, tempDir, useKeyPair, writeTree, type KeyPair } from '../helpers/tree.js';
+import { BIN, makeKeyPair, makeTree, snapBin, snapJson, tempDir, useKeyPair, writeTree, type KeyPair } from '../helpers/tree.js';
 
 const keys = useKeyPair('alice');
 let mallory: KeyPair;
@@ -263,6 +263,44 @@ describe('verify --against NAME@latest', () => {
     const v = await snapJson(['verify', otherData, '--against', 'ds@v2', '--pubkey', keys.pub, '--store', t.store], { env: t.env });
     expect(v.code, v.stdout).toBe(1);
     expect(v.json.failure.code).toBe('SNAPSHOT_ROLLBACK');
+  });
+
+  it('fails a restore (exit 1, SNAPSHOT_ROLLBACK) when, between its start and its record, another run recorded another snapshot as the same version: the folder verifies against what was trusted at the start, but which of the two is genuine is unknown', async () => {
+    const t = await twoVersions(); // this machine has not seen ds@v2 yet
+    // The other run, made to land just before restore takes the trusted state's lock
+    // (test/helpers/before-state-lock.cjs): the store's ds@v2 replaced by another store's, signed
+    // by the same key, and verified (its data) on this machine, which records it as ds@v2.
+    await new Promise((r) => setTimeout(r, 1100));
+    const otherStore = join(t.work, 'other-store');
+    const otherData = await makeTree({ 'unreviewed.txt': 'poison\n' });
+    const copy = await snapJson(['seal', otherData, '--as', 'ds@v2', '--key', keys.key, '--store', otherStore], { env: { SNAP_STATE_DIR: join(t.work, 'other-state') } });
+    expect(copy.code, copy.stderr).toBe(0);
+    const dir = join(t.store, 'snapshots', 'ds', 'v2');
+    const script = join(t.work, 'other-run.sh');
+    const q = (x: string) => `'${x.replaceAll("'", "'\\''")}'`;
+    await fsp.writeFile(script, [
+      'set -e',
+      `rm -rf ${q(dir)}`,
+      `cp -r ${q(join(otherStore, 'snapshots', 'ds', 'v2'))} ${q(dir)}`,
+      `SNAP_STATE_DIR=${q(t.state)} ${q(process.execPath)} ${q(BIN)} verify ${q(otherData)} --against ds@v2 --pubkey ${q(keys.pub)} --store ${q(t.store)} --json > ${q(join(t.work, 'other-run.json'))}`,
+      '',
+    ].join('\n'));
+    const preload = join(import.meta.dirname, '..', 'helpers', 'before-state-lock.cjs');
+    const out = join(t.work, 'restored');
+    const r = await snapBin(['restore', 'ds@v2', out, '--pubkey', keys.pub, '--store', t.store, '--json'], { env: { ...t.env, NODE_OPTIONS: `--require ${preload}`, SNAP_TEST_BEFORE_STATE_LOCK: script } });
+    // The other run happened, at the lock, and passed (it recorded the other store's ds@v2).
+    expect(await fsp.readFile(`${script}.opens`, 'utf8')).toContain('trusted-state.lock');
+    expect(JSON.parse(await fsp.readFile(join(t.work, 'other-run.json'), 'utf8'))).toMatchObject({ ok: true, snapshot: copy.json.snapshot });
+    expect(r.code, r.stdout + r.stderr).toBe(1);
+    const j = JSON.parse(r.stdout);
+    expect(j).toMatchObject({ ok: false, snapshot: t.v2, failure: { code: 'SNAPSHOT_ROLLBACK' } });
+    expect(j.failure.message).toContain(`this machine has trusted ds@v2 as ${copy.json.snapshot}`);
+    // What restore wrote is the genuine ds@v2 (verified against it), left for the user to judge.
+    expect(j.verify.ok).toBe(true);
+    expect(await fsp.readFile(join(out, 'b.txt'), 'utf8')).toBe('two\n');
+    // The state keeps what the other run recorded: restore did not replace it with its own.
+    const state = JSON.parse(await fsp.readFile(join(t.state, STATE_FILE), 'utf8'));
+    expect(Object.values(state.latestByStore[t.store]).map((d) => (d as Record<string, { snapshot: string }>).ds?.snapshot)).toEqual([copy.json.snapshot]);
   });
 
   it("refuses the replaced ds@v2 while another run holds the trusted state's lock (exit 1, SNAPSHOT_ROLLBACK): the state is not updated, and still judged", async () => {
