@@ -243,6 +243,24 @@ function writeWorkerMain(require: NodeJS.Require, slice: number): void {
   const identityOf = (st: any): string => `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`;
   let back: Buffer | null = null;
   /**
+   * Start writing `file`'s dirty pages to disk now, without waiting: an fdatasync on libuv's thread
+   * pool, through a descriptor of its own, closed when it is done. The disk then works while this
+   * thread reads the file back and hashes it, and the fdatasync that must precede its name waits
+   * only for what is left (the shards' restore: 2.15–2.57 s before). Its own open file description
+   * keeps its own write-back error cursor, so an I/O error it meets is still reported to that
+   * fdatasync. Best effort: if it cannot start, that fdatasync does all the work, as before.
+   */
+  function startWriteback(file: string): void {
+    let fd = -1;
+    try {
+      fd = fs.openSync(file, READ);
+      const opened = fd;
+      fs.fdatasync(opened, () => fs.close(opened, () => {}));
+    } catch {
+      if (fd >= 0) fs.closeSync(fd);
+    }
+  }
+  /**
    * Read a just-written temporary file back, hash it and flush it to disk; remove it unless it has
    * exactly `size` bytes with digest `sha256` (`source` names where the bytes came from, for the
    * failure). `mode`, when given, is set first (a kernel copy takes the store object's 0444).
@@ -257,6 +275,7 @@ function writeWorkerMain(require: NodeJS.Require, slice: number): void {
       if (mode !== undefined) fs.fchmodSync(fd, mode);
       const before = fs.fstatSync(fd, { bigint: true });
       if (!before.isFile() || before.size !== BigInt(size)) throw new Fail('size', source);
+      startWriteback(file);
       if (back === null) back = Buffer.allocUnsafe(CHUNK);
       const h = crypto.createHash('sha256');
       let pos = 0;

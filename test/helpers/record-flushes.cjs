@@ -3,7 +3,9 @@
  * of the process — the main thread and each worker, where Node runs preloads too — appends a line
  * to FILE after each `fs.fsyncSync` (`fsync PATH`, the path its descriptor was opened with by
  * `fs.openSync`), each `FileHandle.sync()` (`fsync PATH`, opened by `fs.promises.open`) and each
- * `fs.renameSync` (`rename FROM TO`), also through ES module imports of node:fs. Lines of one
+ * `fs.renameSync` (`rename FROM TO`), each `fs.fdatasyncSync` (`fdatasync PATH`), each
+ * `fs.fdatasync` started (`fdatasync-start PATH`: the call, not its end) and each `fs.linkSync`
+ * (`link FROM TO`), also through ES module imports of node:fs. Lines of one
  * thread are in the order of its calls (appended with O_APPEND, one write each). Inert without the
  * variable.
  */
@@ -35,6 +37,21 @@ if (logPath !== undefined) {
   fs.fsyncSync = function (fd) {
     const r = fsyncSync.call(this, fd);
     log(`fsync ${opened.get(fd) ?? `fd ${fd}`}`);
+    return r;
+  };
+  const { fdatasyncSync, fdatasync, linkSync } = fs;
+  fs.fdatasyncSync = function (fd) {
+    const r = fdatasyncSync.call(this, fd);
+    log(`fdatasync ${opened.get(fd) ?? `fd ${fd}`}`);
+    return r;
+  };
+  fs.fdatasync = function (fd, ...rest) {
+    log(`fdatasync-start ${opened.get(fd) ?? `fd ${fd}`}`);
+    return fdatasync.call(this, fd, ...rest);
+  };
+  fs.linkSync = function (from, to) {
+    const r = linkSync.call(this, from, to);
+    log(`link ${String(from)} ${String(to)}`);
     return r;
   };
   fs.renameSync = function (from, to) {

@@ -19,6 +19,7 @@ import { describe, expect, it, vi } from 'vitest';
 import { EXAMPLE, makeTree, snapBin, snapJson, tempDir, useKeyPair } from '../helpers/tree.js';
 import { FSYNC_EACH_MAX_OBJECTS } from '../../src/io/store.js';
 import { EARLY_WRITEBACK_BYTES } from '../../src/io/early-writeback.js';
+import { WHOLE_FILE_MAX } from '../../src/io/read-pool.js';
 import { newStorePath, sealAndExport } from '../helpers/store.js';
 
 const keys = useKeyPair();
@@ -224,6 +225,33 @@ describe('a flush that fails', () => {
     expect(r.code, r.stderr).toBe(3);
     expect(JSON.parse(r.stdout)).toMatchObject({ ok: false, error: { code: 'IO_ERROR', message: expect.stringContaining('planted fsync failure') } });
     await expectUnchanged(store, before);
+  });
+});
+
+describe('restore of a large file', () => {
+  it('starts its write-back before it reads it back and hashes it, and flushes it before it gets its name', async () => {
+    const big = (c: string) => c.repeat(WHOLE_FILE_MAX + 4096);
+    const data = await makeTree({ 'a.bin': big('a'), 'sub/b.bin': big('b') });
+    const store = await newStorePath();
+    expect((await snapJson(['seal', data, '--as', 'ds@v1', '--key', keys.key, '--store', store])).code).toBe(0);
+    const work = await tempDir();
+    const out = join(work, 'restored');
+    const env = { NODE_OPTIONS: `--require ${RECORD_FLUSHES}`, SNAP_TEST_FLUSH_LOG: join(work, 'flush.log') };
+    const r = await snapBin(['restore', 'ds@v1', out, '--pubkey', keys.pub, '--store', store, '--quiet'], { env });
+    expect(r.code, r.stderr).toBe(0);
+    const flushes = readFileSync(join(work, 'flush.log'), 'utf8').trim().split('\n');
+    const log = flushes.join('\n');
+    for (const name of ['a.bin', 'sub/b.bin']) {
+      expect(readFileSync(join(out, name), 'utf8')).toBe(big(name.slice(-5, -4)));
+      const linked = flushes.findIndex((l) => l.startsWith('link ') && l.endsWith(` ${join(out, name)}`));
+      expect(linked, log).toBeGreaterThan(-1);
+      const temporary = flushes[linked]!.split(' ')[1]!;
+      const started = flushes.indexOf(`fdatasync-start ${temporary}`);
+      const flushed = flushes.indexOf(`fdatasync ${temporary}`);
+      expect(started, log).toBeGreaterThan(-1);
+      expect(flushed, log).toBeGreaterThan(started);
+      expect(linked).toBeGreaterThan(flushed);
+    }
   });
 });
 
