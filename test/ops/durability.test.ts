@@ -204,6 +204,21 @@ describe('a flush that fails', () => {
     await expectUnchanged(store, before);
   });
 
+  it.each([
+    ['EIO', 'IO_ERROR', 'planted fsync failure'],
+    ['ENOSPC', 'DISK_FULL', 'no space left on the device'],
+  ])(`of a large new object's early write-back (%s) stops the seal with %s, exit 3, at its commit: no snapshot, a store fsck passes`, async (errno, code, says) => {
+    const { store, before } = await storeWithOne();
+    const data = await makeTree({ 'big.bin': 'x'.repeat(WHOLE_FILE_MAX + 4096), 'a.txt': 'alpha\n' });
+    // Only the early flush (io/hash-worker.ts closeAfterWriteback) sees the copy under tmp/obj-…; the
+    // fsync at commit opens it as tmp/pending-N/<hex>, which succeeds.
+    const env = { NODE_OPTIONS: `--require ${FAIL_FSYNC}`, SNAP_TEST_FSYNC_FAIL: `${errno}:${join(store, 'tmp')}/obj-` };
+    const r = await snapBin(['seal', data, '--as', 'ds@v1', '--key', keys.key, '--store', store, '--json'], { env });
+    expect(r.code, r.stderr).toBe(3);
+    expect(JSON.parse(r.stdout)).toMatchObject({ ok: false, error: { code, message: expect.stringContaining(says) } });
+    await expectUnchanged(store, before);
+  });
+
   it(`of the folders a seal of a few files renamed its objects into (EIO) stops it with IO_ERROR, exit 3: no snapshot names them, a store fsck passes`, async () => {
     const { store } = await storeWithOne();
     const data = await makeTree({ 'a.txt': 'alpha\n', 'b.txt': 'bravo\n' });
@@ -225,6 +240,27 @@ describe('a flush that fails', () => {
     expect(r.code, r.stderr).toBe(3);
     expect(JSON.parse(r.stdout)).toMatchObject({ ok: false, error: { code: 'IO_ERROR', message: expect.stringContaining('planted fsync failure') } });
     await expectUnchanged(store, before);
+  });
+});
+
+describe('seal of a large file into a store', () => {
+  it("starts its copy's write-back once it is written, and fsyncs it again before its name (a few new objects)", async () => {
+    const data = await makeTree({ 'big.bin': 'y'.repeat(WHOLE_FILE_MAX + 4096) });
+    const store = await newStorePath();
+    const work = await tempDir();
+    const env = { NODE_OPTIONS: `--require ${RECORD_FLUSHES}`, SNAP_TEST_FLUSH_LOG: join(work, 'flush.log') };
+    const r = await snapBin(['seal', data, '--as', 'ds@v1', '--key', keys.key, '--store', store, '--quiet'], { env });
+    expect(r.code, r.stderr).toBe(0);
+    const flushes = readFileSync(join(work, 'flush.log'), 'utf8').trim().split('\n');
+    const log = flushes.join('\n');
+    const started = flushes.findIndex((l) => l.startsWith(`fdatasync-start ${join(store, 'tmp')}/obj-`));
+    expect(started, log).toBeGreaterThan(-1);
+    const hex = createHash('sha256').update('y'.repeat(WHOLE_FILE_MAX + 4096)).digest('hex');
+    const renamed = flushes.findIndex((l) => l.startsWith('rename ') && l.endsWith(` ${join(store, 'objects', 'sha256', hex.slice(0, 2), hex.slice(2))}`));
+    expect(renamed, log).toBeGreaterThan(started);
+    const fsynced = flushes.findIndex((l, i) => i > started && l.startsWith(`fsync ${join(store, 'tmp')}/pending-`) && l.endsWith(`/${hex}`));
+    expect(fsynced, log).toBeGreaterThan(started);
+    expect(fsynced).toBeLessThan(renamed);
   });
 });
 
