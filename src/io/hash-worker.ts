@@ -234,9 +234,15 @@ export function hashWorkerMain(require: NodeJS.Require, slice: number, fold: typ
    * for what is left (a store seal of the shards spent 0.9 s in those fsyncs). A `commit` waits for
    * every one of them and fails with the first error one met: an fsync through a descriptor opened
    * after that error was reported here would not report it again. If the call cannot start, the
-   * copy is closed at once and the flush at commit does all the work, as before.
+   * copy is closed at once and the flush at commit does all the work, as before. An S3 store's
+   * working copy (`markers`) is not flushed at all (each object is uploaded, then dropped): closed
+   * at once.
    */
   function closeAfterWriteback(fd: number): void {
+    if (markers) {
+      fs.closeSync(fd);
+      return;
+    }
     let done: Promise<void>;
     try {
       done = new Promise<void>((resolve) => {

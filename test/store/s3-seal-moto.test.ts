@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DeleteObjectCommand, HeadObjectCommand, PutObjectCommand, PutObjectLockConfigurationCommand } from '@aws-sdk/client-s3';
 import { useS3Server } from '../helpers/s3-server.js';
-import { makeTree, snapJson, spawnSnap, tempDir, useKeyPair } from '../helpers/tree.js';
+import { makeTree, snapBin, snapJson, spawnSnap, tempDir, useKeyPair } from '../helpers/tree.js';
 import { Readable } from 'node:stream';
 import { allVersions, clientFor, newBucket } from './s3-fixture.js';
 import { S3Backend } from '../../src/store/s3.js';
@@ -48,6 +48,21 @@ describe('sealing into an S3 store (moto)', () => {
     const objects = await allVersions(c, bucket, 'st/objects/');
     expect(objects.map((v) => v.Key).sort()).toEqual([keyOf(hexOf('alpha\n')), keyOf(hexOf(large()))].sort());
     expect((await run(['fsck', '--store', store])).code).toBe(0);
+  }, 120_000);
+
+  it("flushes nothing of its working copy, where each object is uploaded and then dropped: a large file's copy starts no early write-back (as a local store's does)", async () => {
+    const c = clientFor(server);
+    const bucket = await newBucket(c, 'plain');
+    const data = await makeTree({ 'big.bin': large() });
+    const work = await tempDir();
+    const preload = join(import.meta.dirname, '..', 'helpers', 'record-flushes.cjs');
+    const env = { ...server.env, NODE_OPTIONS: `--require ${preload}`, SNAP_TEST_FLUSH_LOG: join(work, 'flush.log') };
+    const r = await snapBin(['seal', data, '--as', 'ds@v1', '--key', kp.key, '--store', `s3://${bucket}/st`, '--json'], { env });
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout).newObjects).toBe(1);
+    const log = await fsp.readFile(join(work, 'flush.log'), 'utf8');
+    expect(log).toMatch(/^(fsync|rename|link) /m); // the recording ran (the working copy's own files)
+    expect(log).not.toContain('fdatasync-start');
   }, 120_000);
 
   it('an unchanged second seal with a record set takes its parent\'s record index objects as present: none is named mended, no note, nothing uploaded', async () => {
