@@ -42,17 +42,23 @@ async function replaceSeenV2(t: Awaited<ReturnType<typeof twoVersions>>) {
   return replaceV2(t);
 }
 
+/** A second later, another store (`otherStore`) seals a ds@v2 of its own (`otherData`), signed by the same key. */
+async function otherStoreV2(t: Awaited<ReturnType<typeof twoVersions>>) {
+  await new Promise((r) => setTimeout(r, 1100));
+  const otherStore = join(t.work, 'other-store');
+  const otherData = await makeTree({ 'unreviewed.txt': 'poison\n' });
+  const copy = await snapJson(['seal', otherData, '--as', 'ds@v2', '--key', keys.key, '--store', otherStore], { env: { SNAP_STATE_DIR: join(t.work, 'other-state') } });
+  expect(copy.code, copy.stderr).toBe(0);
+  return { otherStore, otherData, copy };
+}
+
 /**
  * What replaceSeenV2 does once this machine has recorded ds@v2 (by a verify, or a restore): a
  * second later, another store's ds@v2, signed by the same key, takes the genuine one's folder
  * (`objects: true`: its objects are copied in too, for a restore).
  */
 async function replaceV2(t: Awaited<ReturnType<typeof twoVersions>>, opts: { objects?: boolean } = {}) {
-  await new Promise((r) => setTimeout(r, 1100));
-  const otherStore = join(t.work, 'other-store');
-  const otherData = await makeTree({ 'unreviewed.txt': 'poison\n' });
-  const copy = await snapJson(['seal', otherData, '--as', 'ds@v2', '--key', keys.key, '--store', otherStore], { env: { SNAP_STATE_DIR: join(t.work, 'other-state') } });
-  expect(copy.code, copy.stderr).toBe(0);
+  const { otherStore, otherData, copy } = await otherStoreV2(t);
   const dir = join(t.store, 'snapshots', 'ds', 'v2');
   await fsp.rm(dir, { recursive: true, force: true });
   await fsp.cp(join(otherStore, 'snapshots', 'ds', 'v2'), dir, { recursive: true });
@@ -270,11 +276,7 @@ describe('verify --against NAME@latest', () => {
     // The other run, made to land just before restore takes the trusted state's lock
     // (test/helpers/before-state-lock.cjs): the store's ds@v2 replaced by another store's, signed
     // by the same key, and verified (its data) on this machine, which records it as ds@v2.
-    await new Promise((r) => setTimeout(r, 1100));
-    const otherStore = join(t.work, 'other-store');
-    const otherData = await makeTree({ 'unreviewed.txt': 'poison\n' });
-    const copy = await snapJson(['seal', otherData, '--as', 'ds@v2', '--key', keys.key, '--store', otherStore], { env: { SNAP_STATE_DIR: join(t.work, 'other-state') } });
-    expect(copy.code, copy.stderr).toBe(0);
+    const { otherStore, otherData, copy } = await otherStoreV2(t);
     const dir = join(t.store, 'snapshots', 'ds', 'v2');
     const script = join(t.work, 'other-run.sh');
     const q = (x: string) => `'${x.replaceAll("'", "'\\''")}'`;
