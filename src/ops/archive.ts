@@ -34,6 +34,7 @@ import { ioError } from '../io/errors.js';
 import { readSmallFile } from '../io/small-file.js';
 import type { TrustRules } from '../trust/rules.js';
 import { checkInterrupted } from '../io/interrupt.js';
+import { EarlyWriteback } from '../io/early-writeback.js';
 import { storeIndexObjects } from '../records/seal-records.js';
 import { checkTrust, type SignerReport, type TrustCheck } from '../snapshot.js';
 import type { Progress } from './seal.js';
@@ -553,13 +554,22 @@ async function importInto(store: Store, opts: ImportOptions): Promise<Omit<Impor
         } else {
           const tmp = join(work, `obj-${n++}`);
           const fd = openSync(tmp, 'wx', 0o444);
+          // A large object's write-back starts while it is written (io/early-writeback.ts): the flush
+          // before the objects are named then waits for less. Settled, and any error of it thrown,
+          // before the descriptor is closed: that flush reopens the object and would not see it.
+          const writeback = new EarlyWriteback(fd);
+          let written = false;
           try {
             for await (const chunk of item.chunks()) {
               checkInterrupted();
               writeChunk(fd, chunk, tmp);
+              writeback.wrote(chunk.length);
             }
+            written = true;
           } finally {
+            const flushError: unknown = await writeback.settle().then(() => undefined, (e: unknown) => e);
             closeSync(fd);
+            if (written && flushError !== undefined) throw ioError(flushError, tmp, 'cannot flush the object to disk');
           }
           const v = await item.finish();
           if (!v.ok) throw dataMismatch(opts.file, e.path, e.sha256, v.sha256);

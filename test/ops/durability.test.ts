@@ -232,6 +232,22 @@ describe('a flush that fails', () => {
     expect(fsck.code, fsck.stderr).toBe(0);
   });
 
+  it.each([
+    ['EIO', 'IO_ERROR', 'planted fsync failure'],
+    ['ENOSPC', 'DISK_FULL', 'no space left on the device'],
+  ])(`of a large object's early write-back (%s) stops an import with %s, exit 3, before any object is under its name: no snapshot, a store fsck passes`, async (errno, code, says) => {
+    const { file: archive } = await sealAndExport({ 'big.bin': 'z'.repeat(EARLY_WRITEBACK_BYTES + (1 << 20)) }, keys);
+    const { store, before } = await storeWithOne();
+    // Only the early flush sees the object under its temporary name (…/obj-N); staged, it is …/objects/<hex>.
+    const env = { NODE_OPTIONS: `--require ${FAIL_FSYNC}`, SNAP_TEST_FSYNC_FAIL: `${errno}:/obj-` };
+    const r = await snapBin(['import', archive, '--store', store, '--pubkey', keys.pub, '--json'], { env });
+    expect(r.code, r.stderr).toBe(3);
+    expect(JSON.parse(r.stdout)).toMatchObject({ ok: false, error: { code, message: expect.stringContaining(says) } });
+    await expectUnchanged(store, before);
+    // Without the planted failure the same import adds ds@v1.
+    expect((await snapJson(['import', archive, '--store', store, '--pubkey', keys.pub])).code).toBe(0);
+  });
+
   it(`of a new object's bytes (EIO) stops an import of a few objects with IO_ERROR, exit 3, before any is under its name: no snapshot, a store fsck passes`, async () => {
     const { file: archive } = await sealAndExport({ 'a.txt': 'alpha\n', 'b.txt': 'bravo\n', 'sub/c.txt': 'charlie\n' }, keys);
     const { store, before } = await storeWithOne();
