@@ -1,8 +1,8 @@
 /**
  * Write-back of a large file started while it is still being written.
  *
- * A file that must be on disk before it is named (an archive: `export`, `seal --out`) is flushed
- * by one `fsync(2)` at its end. Left to the kernel, most of its bytes are still dirty in the page
+ * A file that must be on disk before it is named (an archive: `export`, `seal --out`; an object
+ * `import` stages) is flushed by one `fsync(2)` (or the store's `syncfs`) at its end. Left to the kernel, most of its bytes are still dirty in the page
  * cache then, and that one call waits for all of them (0.5 s for an archive of 1 GiB here) while
  * every core is idle. Calling `fdatasync(2)` every {@link EARLY_WRITEBACK_BYTES} written, on
  * libuv's thread pool so that the writer never waits for it, puts the disk to work while the file
