@@ -66,6 +66,8 @@ export interface TrustSetup {
   stateDir: string;
   /** Keep in the trusted state every revocation that counted so far (call once the checks are done; a note on stderr if it cannot be written). */
   keepRevocations(): Promise<void>;
+  /** The trusted state as read for these rules (absent: it could not be read): give it to `readState` (`reuse`) or {@link recordVersionSeen} to spare a read. */
+  state?: TrustedState;
 }
 
 /**
@@ -91,18 +93,21 @@ export async function trustSetup(a: Args, io: CliIo, storeRoot: string, now = ne
   noteThresholdAboveKeys(threshold, trusted, a, io, 'snapshot');
   const dir = stateDir(a['state-dir'] as string | undefined, io.env, io.cwd);
   let policy: VerifiedPolicy | undefined;
+  /** The state the policy was established against (then changed, if at all, by its update below). */
+  let policyState: TrustedState | undefined;
   if (policies.length > 0) {
     const docs = [];
     for (const f of policies) docs.push(await readPolicyFile(resolve(io.cwd, f)));
     const roots = await trustedKeys((a.root as string[] | undefined) ?? [], io.cwd);
     const name = a['policy-name'] !== undefined ? String(a['policy-name']) : undefined;
-    policy = establishPolicy(docs, roots, await readState(dir), now, name !== undefined ? { name } : {});
+    policyState = await readState(dir);
+    policy = establishPolicy(docs, roots, policyState, now, name !== undefined ? { name } : {});
     const v = policy;
     // Root keys sign every policy their holders make: without the name pinned, another policy they
     // signed (an old one, another team's) given in this one's place would be taken as well.
     if (name === undefined && !a.quiet) io.stderr.write(`note: policy ${escapeForTerminal(v.policy.name)} was taken because its root keys signed it; pin its name with --policy-name ${escapeForTerminal(v.policy.name)} (else any other policy those root keys signed would be taken in its place)\n`);
     if (opts.remember !== false) try {
-      await updateState(dir, (s) => rememberPolicy(s, v, now));
+      await updateState(dir, (s) => rememberPolicy(s, v, now), { read: policyState });
     } catch (e) {
       if (!a.quiet) io.stderr.write(`note: the trusted state ${escapeForTerminal(dir)} was not updated (${escapeMessage((e as Error).message)}): this machine will not remember policy ${escapeForTerminal(v.policy.name)} v${v.policy.version}\n`);
     }
@@ -110,11 +115,11 @@ export async function trustSetup(a: Args, io: CliIo, storeRoot: string, now = ne
   const files = [];
   for (const f of (a.revocations as string[] | undefined) ?? []) files.push(await readRevocationFile(resolve(io.cwd, f)));
   const revokers = [...trusted, ...(policy ? usableKeys(policy.policy, now).filter((k) => !trusted.some((t) => t.keyid === k.keyid)) : [])];
-  const remembered = await rememberedRevocations(dir, a, io);
+  const remembered = await rememberedRevocations(dir, a, io, policyState);
   const versionSeen = opts.versionSeen === false ? undefined : await versionSeenRule(remembered.state, trustDomain(trusted, threshold, policy), storeRoot, io);
   const rules: TrustRules = { now, revocations: revocationSource(isStore(storeRoot) ? storeRoot : undefined, files, remembered, remembered.counted), revokers, ...(policy ? { policy } : {}), ...(versionSeen ? { versionSeen } : {}) };
   const keepRevocations = opts.remember === false ? async () => {} : remembered.keep;
-  return { trusted, threshold, rules, ...(policy ? { policy } : {}), stateDir: dir, keepRevocations };
+  return { trusted, threshold, rules, ...(policy ? { policy } : {}), stateDir: dir, keepRevocations, ...(remembered.state ? { state: remembered.state } : {}) };
 }
 
 /**
@@ -151,8 +156,8 @@ export async function versionSeenOfKeys(a: Args, io: CliIo, storeRoot: string, t
  * it keeps) "not applied in this run"; one that does not parse stops the run.
  * @throws SnapError `STATE_MALFORMED`
  */
-async function readStateOrNote(dir: string, a: Args, io: CliIo, unapplied: string): Promise<TrustedState | undefined> {
-  return readState(dir).catch((e: unknown) => {
+async function readStateOrNote(dir: string, a: Args, io: CliIo, unapplied: string, known?: TrustedState): Promise<TrustedState | undefined> {
+  return readState(dir, known ? { reuse: known } : {}).catch((e: unknown) => {
     if (!isSnapError(e, 'IO_ERROR')) throw e;
     if (!a.quiet) io.stderr.write(`note: ${escapeMessage(e.message)}: ${unapplied} not applied in this run\n`);
     return undefined;
@@ -185,21 +190,27 @@ export async function versionSeenRule(state: TrustedState | undefined, domain: s
  * its wait), judged from a read of it, with a note (unless `--quiet`) that nothing was recorded.
  * For verify and restore.
  * @param snapshot the snapshot id; `statement` its trusted statement
+ * @param read the state as read earlier in this run ({@link TrustSetup.state}), taken again unparsed when the file is unchanged
  * @returns the failure (`SNAPSHOT_ROLLBACK`) of a replaced version, else undefined
  */
-export async function recordVersionSeen(a: Args, io: CliIo, dir: string, domain: string, snapshot: string, statement: Statement, stores: readonly string[]): Promise<RollbackFailure | undefined> {
+export async function recordVersionSeen(a: Args, io: CliIo, dir: string, domain: string, snapshot: string, statement: Statement, stores: readonly string[], read?: TrustedState): Promise<RollbackFailure | undefined> {
   let replaced: RollbackFailure | undefined;
   let judged = false;
+  const known = read !== undefined ? { read } : {};
   try {
-    await updateState(dir, (s) => {
-      judged = true;
-      replaced = replacedVersion(s, domain, snapshot, statement, stores);
-      // Under each name the store goes by (map, then some: each one is remembered, none skipped once another changed the state).
-      return replaced === undefined && stores.map((at) => rememberLatest(s, domain, snapshot, statement, new Date(), at)).some(Boolean);
-    });
+    await updateState(
+      dir,
+      (s) => {
+        judged = true;
+        replaced = replacedVersion(s, domain, snapshot, statement, stores);
+        // Under each name the store goes by (map, then some: each one is remembered, none skipped once another changed the state).
+        return replaced === undefined && stores.map((at) => rememberLatest(s, domain, snapshot, statement, new Date(), at)).some(Boolean);
+      },
+      known,
+    );
   } catch (e) {
     // Not updated (a read-only home, the lock held by another run): still judged from what can be read.
-    if (!judged) replaced = replacedVersion(await readState(dir).catch(() => undefined), domain, snapshot, statement, stores);
+    if (!judged) replaced = replacedVersion(await readState(dir, read !== undefined ? { reuse: read } : {}).catch(() => undefined), domain, snapshot, statement, stores);
     if (!replaced && !a.quiet) io.stderr.write(`note: the trusted state ${escapeForTerminal(dir)} was not updated (${escapeMessage((e as Error).message)}): this machine will not remember ${escapeForTerminal(statement.predicate.dataset)}@${escapeForTerminal(statement.predicate.version)} as seen\n`);
   }
   return replaced;
@@ -222,10 +233,11 @@ export interface MachineRevocations extends RememberedRevocations {
  * `keep()`. A state this user cannot read (another user's, 0600; not a file) is not fatal, as it
  * is not for recording NAME@latest: a note says that what this machine saw is not applied. A state
  * that does not parse stops the run (STATE_MALFORMED): it is never taken for an empty one.
+ * @param known the state as read earlier in this run (the policy's), taken again unparsed when the file is unchanged
  * @throws SnapError `STATE_MALFORMED`
  */
-export async function rememberedRevocations(dir: string, a: Args, io: CliIo): Promise<MachineRevocations> {
-  const state = await readStateOrNote(dir, a, io, 'the revocations this machine has seen are');
+export async function rememberedRevocations(dir: string, a: Args, io: CliIo, known?: TrustedState): Promise<MachineRevocations> {
+  const state = await readStateOrNote(dir, a, io, 'the revocations this machine has seen are', known);
   const seen: RevocationDoc[] = [];
   return {
     ...(state ? { state } : {}),
@@ -235,7 +247,7 @@ export async function rememberedRevocations(dir: string, a: Args, io: CliIo): Pr
     keep: async () => {
       if (seen.length === 0) return;
       try {
-        await updateState(dir, (s) => rememberRevocations(s, seen));
+        await updateState(dir, (s) => rememberRevocations(s, seen), state ? { read: state } : {});
       } catch (e) {
         if (!a.quiet) io.stderr.write(`note: the trusted state ${escapeForTerminal(dir)} was not updated (${escapeMessage((e as Error).message)}): this machine will not remember the revocation it saw\n`);
       }

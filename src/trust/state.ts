@@ -26,6 +26,7 @@
  * would forget exactly what rollback protection needs.
  */
 import { promises as fsp } from 'node:fs';
+import { createHash } from 'node:crypto';
 import { userInfo } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import { SnapError, isSnapError } from '../core/errors.js';
@@ -296,55 +297,96 @@ async function refuseSharedFolderAbove(dir: string): Promise<void> {
 }
 
 /**
+ * The bytes each state {@link readState} returned was read from (or {@link updateState} wrote from
+ * it), by their SHA-256 (hex), or {@link ABSENT}. A state given back to {@link readState}
+ * (`reuse`) or {@link updateState} (`read`) is taken again, unparsed, when the file holds exactly
+ * those bytes still: compared by content, not by inode and times (a state written twice in one
+ * tick of a coarse clock can take a freed inode back with the same size and times). Parsing and
+ * checking 8 MB of state (10,000 stores) takes about 80 ms, reading and hashing it a few; a verify
+ * read it two to four times (docs/PERFORMANCE.md, "Forty-second session").
+ */
+const readAs = new WeakMap<TrustedState, string>();
+/** The mark of a state read when there was no state file (an empty state). */
+const ABSENT = 'absent';
+
+function digestOf(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}
+
+/** Options of {@link readState}. */
+export interface ReadStateOptions {
+  /**
+   * A state this process read from `dir` before (and changed since, if at all, only through
+   * {@link updateState}): returned as it is, unparsed, when the state file still holds the bytes it
+   * was read from (or written as). The folders are checked again, and the file read, either way.
+   */
+  reuse?: TrustedState;
+}
+
+/**
  * Read the trusted state; an absent file (or folder) is an empty state. A state another user could
  * have written, or moved away ({@link refuseSharedFolderAbove}, `unsafeFolderOrFile`), is not read: `IO_ERROR`, as for a state
  * this user cannot read (callers that can go on without it do so with a note; a policy's anchor
  * cannot) — also when the state folder is not there, if a folder above it is not safe.
  * @throws SnapError `STATE_MALFORMED` | `IO_ERROR`
  */
-export async function readState(dir: string): Promise<TrustedState> {
+export async function readState(dir: string, opts: ReadStateOptions = {}): Promise<TrustedState> {
   const path = join(dir, STATE_FILE);
+  /** What `opts.reuse` was read from (or written as): {@link readAs}. */
+  const known = opts.reuse !== undefined ? readAs.get(opts.reuse) : undefined;
+  /** No state file: an empty state (the one given, when it was read as empty too). */
+  const absent = () => (known === ABSENT ? (opts.reuse as TrustedState) : stamped(emptyState(), ABSENT));
   await refuseSharedFolderAbove(dir);
   let unsafe: string | undefined;
   try {
     unsafe = await unsafeFolderOrFile(dir);
   } catch (e) {
-    if (isSnapError(e, 'NOT_FOUND') && e.details?.errno === 'ENOENT') return emptyState();
+    if (isSnapError(e, 'NOT_FOUND') && e.details?.errno === 'ENOENT') return absent();
     throw e;
   }
   if (unsafe !== undefined) {
     throw new SnapError('IO_ERROR', `the trusted state is not used: ${unsafe}, so another user could have written what it remembers (make the folder and file this user's, mode 0700 and 0600, or give another --state-dir)`, { path, reason: 'unsafe' });
   }
-  let text: string;
+  let bytes: Buffer;
   try {
     // Bounded, never blocking, only a regular file: a FIFO planted in a shared state folder must
     // not hang every verify, nor a file that grows after a size check be read whole.
     // Not a regular file (a folder, a FIFO) is a state that cannot be read (IO_ERROR: the callers go
     // on with a note, as for one this user may not read), not one that does not parse.
-    const bytes = await readSmallFile(path, MAX_STATE_BYTES + 1, 'cannot read the trusted state', (shown) => new SnapError('IO_ERROR', `cannot read the trusted state: ${shown} is not a regular file`, { path }));
-    if (bytes.length > MAX_STATE_BYTES) throw malformed(path, `larger than ${MAX_STATE_BYTES} bytes`);
-    text = bytes.toString('utf8');
+    bytes = await readSmallFile(path, MAX_STATE_BYTES + 1, 'cannot read the trusted state', (shown) => new SnapError('IO_ERROR', `cannot read the trusted state: ${shown} is not a regular file`, { path }));
   } catch (e) {
-    if (isSnapError(e, 'NOT_FOUND') && e.details?.errno === 'ENOENT') return emptyState();
+    if (isSnapError(e, 'NOT_FOUND') && e.details?.errno === 'ENOENT') return absent();
     throw isSnapError(e) ? e : ioError(e, path, 'cannot read the trusted state');
   }
+  if (bytes.length > MAX_STATE_BYTES) throw malformed(path, `larger than ${MAX_STATE_BYTES} bytes`);
+  const digest = digestOf(bytes);
+  if (known === digest) return opts.reuse as TrustedState;
   let v: unknown;
   try {
-    v = parseJsonStrict(text, 'STATE_MALFORMED', STATE_FILE);
+    v = parseJsonStrict(bytes.toString('utf8'), 'STATE_MALFORMED', STATE_FILE);
   } catch (e) {
     throw malformed(path, (e as Error).message);
   }
-  return validateState(v, path);
+  return stamped(validateState(v, path), digest);
+}
+
+/** `s`, marked as read from the bytes of `mark` (their SHA-256, or {@link ABSENT}): {@link readAs}. */
+function stamped(s: TrustedState, mark: string): TrustedState {
+  readAs.set(s, mark);
+  return s;
 }
 
 /**
  * Change the trusted state under its lock: read it, let `change` edit it (returning true when it
  * changed something), write it back atomically (mode 0600) when it did, through a hidden temporary
  * file beside it that a SIGKILL leaves and the next update removes (io/output-temp.ts).
+ * @param opts.read a state this process read from `dir` before: edited in place, unparsed, when the
+ *   file under the lock still holds the bytes it was read from ({@link ReadStateOptions.reuse});
+ *   else the file is read and parsed as usual. Either way `change` is given the state the file holds.
  * @returns what `change` returned
  * @throws SnapError `STATE_MALFORMED` | `STORE_LOCKED` (the state lock is held for more than 10 s) | `IO_ERROR`
  */
-export async function updateState(dir: string, change: (s: TrustedState) => boolean): Promise<boolean> {
+export async function updateState(dir: string, change: (s: TrustedState) => boolean, opts: { read?: TrustedState } = {}): Promise<boolean> {
   await refuseSharedFolderAbove(dir); // before a state folder is made there
   try {
     await fsp.mkdir(dir, { recursive: true, mode: 0o700 });
@@ -353,9 +395,17 @@ export async function updateState(dir: string, change: (s: TrustedState) => bool
   }
   const release = await acquireLockFile(join(dir, STATE_LOCK_FILE), `the trusted state ${dir}`, LOCK_WAIT_MS);
   try {
-    const s = await readState(dir);
-    if (!change(s)) return false;
-    await writeOutputFile(join(dir, STATE_FILE), canonicalJson(s) + '\n', { mode: 0o600, what: 'cannot write the trusted state' });
+    const s = await readState(dir, opts.read !== undefined ? { reuse: opts.read } : {});
+    // Changed below: it stands for the file again once written, or when nothing changed.
+    const mark = readAs.get(s);
+    readAs.delete(s);
+    if (!change(s)) {
+      if (mark !== undefined) readAs.set(s, mark);
+      return false;
+    }
+    const bytes = Buffer.from(canonicalJson(s) + '\n', 'utf8');
+    await writeOutputFile(join(dir, STATE_FILE), bytes, { mode: 0o600, what: 'cannot write the trusted state' });
+    readAs.set(s, digestOf(bytes));
     return true;
   } finally {
     await release().catch(() => {});

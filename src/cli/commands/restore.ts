@@ -18,7 +18,7 @@ const PROBLEMS_SHOWN = 20;
 
 async function cmdRestore(a: Args, io: CliIo): Promise<number> {
   const store = storePath(a.store, io.env, io.cwd);
-  const { trusted, threshold, rules, policy, stateDir, keepRevocations } = await trustSetup(a, io, store);
+  const { trusted, threshold, rules, policy, stateDir, keepRevocations, state } = await trustSetup(a, io, store);
   const refText = String(a.ref);
   mustExistIfPath(refText, io, 'snapshot folder or archive');
   const source: RestoreSource = isArchiveFile(refText, io.cwd)
@@ -32,7 +32,7 @@ async function cmdRestore(a: Args, io: CliIo): Promise<number> {
   // verifies against the snapshot trusted at the start, but which of the two is genuine is unknown).
   const st = r0.verify.statement;
   const replaced = r0.ok && st && source.kind === 'snapshot' && isInside(source.snapshot.dir, store)
-    ? await recordVersionSeen(a, io, stateDir, trustDomain(trusted, threshold, policy), r0.verify.snapshot, st, await storeIdentities(store, io))
+    ? await recordVersionSeen(a, io, stateDir, trustDomain(trusted, threshold, policy), r0.verify.snapshot, st, await storeIdentities(store, io), state)
     : undefined;
   const r = replaced ? { ...r0, ok: false } : r0;
   const v = r.verify;

@@ -13,7 +13,7 @@ import { jsonOut, checkJobs, isInside, locate, storeReadFrom, audit, auditErrors
 import { verifiesArchiveItself, cmdVerifyArchive, archiveAgainst } from './verify-archive.js';
 import { TRUST_FLAGS, recordVersionSeen, trustOptions, trustSetup } from '../trust-args.js';
 import { isLatestRef, recordedFor, resolveLatest, trustDomain, type LatestResult } from '../../trust/latest.js';
-import { readState } from '../../trust/state.js';
+import { readState, type TrustedState } from '../../trust/state.js';
 import { checkTrust } from '../../snapshot.js';
 import { statementRef } from '../../core/statement.js';
 import type { TrustedKey } from '../../core/envelope.js';
@@ -150,19 +150,19 @@ async function cmdVerify(a: Args, io: CliIo): Promise<number> {
 
 async function cmdVerifyDir(a: Args, io: CliIo): Promise<number> {
   const store = storePath(a.store, io.env, io.cwd);
-  const { trusted, threshold, rules, policy, stateDir, keepRevocations } = await trustSetup(a, io, store, new Date(), { versionSeen: false });
+  const { trusted, threshold, rules, policy, stateDir, keepRevocations, state } = await trustSetup(a, io, store, new Date(), { versionSeen: false });
   // --against FILE.snap.tar: its snapshot files, in a temporary folder; trust is checked before its
   // manifest member is read.
   const held = await archiveAgainst(a, io, { trusted, threshold, rules });
   try {
-    return await verifyDirAgainst(a, io, held?.location, { trusted, threshold, rules, policy, stateDir, keepRevocations, store });
+    return await verifyDirAgainst(a, io, held?.location, { trusted, threshold, rules, policy, stateDir, keepRevocations, store, ...(state ? { state } : {}) });
   } finally {
     await held?.close();
   }
 }
 
 async function verifyDirAgainst(a: Args, io: CliIo, archived: SnapshotLocation | undefined, t: Awaited<ReturnType<typeof trustSetup>> & { store: string }): Promise<number> {
-  const { trusted, threshold, rules, policy, stateDir, keepRevocations, store } = t;
+  const { trusted, threshold, rules, policy, stateDir, keepRevocations, store, state } = t;
   const domain = trustDomain(trusted, threshold, policy);
   const s3 = isS3Url(String(a.dir));
   const dir = s3 ? String(a.dir) : resolve(io.cwd, String(a.dir));
@@ -175,7 +175,7 @@ async function verifyDirAgainst(a: Args, io: CliIo, archived: SnapshotLocation |
   let snapshot: SnapshotLocation;
   let r: VerifyReport;
   const against = String(a.against);
-  const latest = !archived && isLatestRef(against) ? await chooseLatest(against, store, await storeIdentities(store, io), stateDir, domain, trusted, threshold, rules) : undefined;
+  const latest = !archived && isLatestRef(against) ? await chooseLatest(against, store, await storeIdentities(store, io), stateDir, domain, trusted, threshold, rules, state) : undefined;
   if (latest?.failure) {
     snapshot = { dir: '', ref: against };
     r = { ok: false, snapshot: '', ref: against, signers: [], counts: { matched: 0, modified: 0, missing: 0, extra: 0, 'type-changed': 0, unreadable: 0 }, problems: [], failure: latest.failure, files: 0, bytes: 0, seconds: 0 };
@@ -205,7 +205,7 @@ async function verifyDirAgainst(a: Args, io: CliIo, archived: SnapshotLocation |
   // judged and remembered in one update under the state's lock (judged from an earlier read, another
   // snapshot of the version remembered by a concurrent verify in between was then replaced by this one).
   if (r.statement && storeIds.length > 0) {
-    const replaced = await recordVersionSeen(a, io, stateDir, domain, r.snapshot, r.statement, storeIds);
+    const replaced = await recordVersionSeen(a, io, stateDir, domain, r.snapshot, r.statement, storeIds, state);
     if (replaced) {
       const { statement: _untrusted, ...rest } = r;
       r = { ...rest, ok: false, failure: replaced };
@@ -300,11 +300,11 @@ function printMerge(m: MergeReport, io: CliIo, color: boolean): void {
  * machine has seen in the same trust domain (trust/latest.ts) in this store (`storeIds`,
  * cli/store-identity.ts `storeIdentities`: `latestByStore` names a store as `logOrigins` does).
  */
-async function chooseLatest(ref: string, store: string, storeIds: readonly string[], stateDir: string, domain: string, trusted: TrustedKey[], threshold: number, rules: TrustRules): Promise<LatestResult> {
+async function chooseLatest(ref: string, store: string, storeIds: readonly string[], stateDir: string, domain: string, trusted: TrustedKey[], threshold: number, rules: TrustRules, read?: TrustedState): Promise<LatestResult> {
   const name = ref.slice(0, ref.indexOf('@'));
   // What was recorded from another store says nothing of this one (two stores may each seal NAME under one key);
   // a record without its store (an earlier snap's, which recorded every verify) is held to, as before.
-  const seen = recordedFor(await readState(stateDir), domain, name, storeIds).held;
+  const seen = recordedFor(await readState(stateDir, read ? { reuse: read } : {}), domain, name, storeIds).held;
   return resolveLatest(name, store, (loc) => checkTrust(loc, trusted, threshold, rules), seen);
 }
 
