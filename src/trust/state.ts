@@ -26,7 +26,6 @@
  * would forget exactly what rollback protection needs.
  */
 import { promises as fsp } from 'node:fs';
-import { createHash } from 'node:crypto';
 import { userInfo } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import { SnapError, isSnapError } from '../core/errors.js';
@@ -298,20 +297,16 @@ async function refuseSharedFolderAbove(dir: string): Promise<void> {
 
 /**
  * The bytes each state {@link readState} returned was read from (or {@link updateState} wrote from
- * it), by their SHA-256 (hex), or {@link ABSENT}. A state given back to {@link readState}
- * (`reuse`) or {@link updateState} (`read`) is taken again, unparsed, when the file holds exactly
- * those bytes still: compared by content, not by inode and times (a state written twice in one
- * tick of a coarse clock can take a freed inode back with the same size and times). Parsing and
- * checking 8 MB of state (10,000 stores) takes about 80 ms, reading and hashing it a few; a verify
- * read it two to four times (docs/PERFORMANCE.md, "Forty-second session").
+ * it), or {@link ABSENT}. A state given back to {@link readState} (`reuse`) or {@link updateState}
+ * (`read`) is taken again, unparsed, when the file holds exactly those bytes still: compared byte
+ * for byte, not by inode and times (a state written twice in one tick of a coarse clock can take a
+ * freed inode back with the same size and times). Parsing and checking 8 MB of state (10,000
+ * stores) takes about 80 ms, reading and comparing it a few; a verify read it two to four times
+ * (docs/PERFORMANCE.md, "Forty-second session"). The bytes are kept while the state is.
  */
-const readAs = new WeakMap<TrustedState, string>();
+const readAs = new WeakMap<TrustedState, Uint8Array | typeof ABSENT>();
 /** The mark of a state read when there was no state file (an empty state). */
 const ABSENT = 'absent';
-
-function digestOf(bytes: Uint8Array): string {
-  return createHash('sha256').update(bytes).digest('hex');
-}
 
 /** Options of {@link readState}. */
 export interface ReadStateOptions {
@@ -359,19 +354,18 @@ export async function readState(dir: string, opts: ReadStateOptions = {}): Promi
     throw isSnapError(e) ? e : ioError(e, path, 'cannot read the trusted state');
   }
   if (bytes.length > MAX_STATE_BYTES) throw malformed(path, `larger than ${MAX_STATE_BYTES} bytes`);
-  const digest = digestOf(bytes);
-  if (known === digest) return opts.reuse as TrustedState;
+  if (known !== undefined && known !== ABSENT && Buffer.compare(known, bytes) === 0) return opts.reuse as TrustedState;
   let v: unknown;
   try {
     v = parseJsonStrict(bytes.toString('utf8'), 'STATE_MALFORMED', STATE_FILE);
   } catch (e) {
     throw malformed(path, (e as Error).message);
   }
-  return stamped(validateState(v, path), digest);
+  return stamped(validateState(v, path), bytes);
 }
 
-/** `s`, marked as read from the bytes of `mark` (their SHA-256, or {@link ABSENT}): {@link readAs}. */
-function stamped(s: TrustedState, mark: string): TrustedState {
+/** `s`, marked as read from `mark` (its bytes, or {@link ABSENT}): {@link readAs}. */
+function stamped(s: TrustedState, mark: Uint8Array | typeof ABSENT): TrustedState {
   readAs.set(s, mark);
   return s;
 }
@@ -405,7 +399,7 @@ export async function updateState(dir: string, change: (s: TrustedState) => bool
     }
     const bytes = Buffer.from(canonicalJson(s) + '\n', 'utf8');
     await writeOutputFile(join(dir, STATE_FILE), bytes, { mode: 0o600, what: 'cannot write the trusted state' });
-    readAs.set(s, digestOf(bytes));
+    readAs.set(s, bytes);
     return true;
   } finally {
     await release().catch(() => {});
