@@ -12,7 +12,7 @@ import { MAX_STATEMENT_BYTES, nameMismatch, parseStatement, snapshotId, type Sta
 import { MAX_ENVELOPE_BYTES } from './core/envelope.js';
 import { bytesEqual, fromBase64 } from './core/encoding.js';
 import { ENVELOPE_FILE, MANIFEST_FILE, STATEMENT_FILE, type SnapshotLocation } from './io/store.js';
-import { readSmallFile } from './io/small-file.js';
+import { readSmallFileSync } from './io/small-file.js';
 import { expiryFailure, revocationFailure, type TrustRules } from './trust/rules.js';
 import type { RevocationReport } from './trust/revocations.js';
 
@@ -46,7 +46,9 @@ const MAX_READ: Record<string, number> = { [STATEMENT_FILE]: MAX_STATEMENT_BYTES
  * @throws SnapError `INTEGRITY_FAILURE` (not a regular file: the snapshot was damaged) | `NOT_FOUND` | `IO_ERROR`
  */
 async function readFileOr3(path: string, what: string): Promise<Buffer> {
-  return readSmallFile(path, MAX_READ[what] ?? Number.MAX_SAFE_INTEGER, `cannot read the snapshot's ${what}`, (shown) =>
+  // Synchronously: `impact` and `lineage` read every snapshot of a store, and each file read through
+  // the thread pool waited on four round trips (docs/PERFORMANCE.md, "Forty-second session").
+  return readSmallFileSync(path, MAX_READ[what] ?? Number.MAX_SAFE_INTEGER, `cannot read the snapshot's ${what}`, (shown) =>
     new SnapError('INTEGRITY_FAILURE', `${shown} is not a regular file: the snapshot was damaged`, { path }),
   );
 }

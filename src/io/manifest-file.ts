@@ -2,12 +2,12 @@
  * Streaming `manifest.jsonl` from disk: lines in runs, the SHA-256 of the raw bytes, and the
  * RFC 9162 Merkle root over the lines, in one pass and O(1) memory in the manifest's length.
  */
-import { promises as fsp } from 'node:fs';
+import { promises as fsp, closeSync, createReadStream, fstatSync, readSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { SnapError } from '../core/errors.js';
 import { ManifestOrder, parseEntry, type ManifestEntry } from '../core/manifest.js';
 import { ioError } from './errors.js';
-import { openRegularFile } from './small-file.js';
+import { openRegularFile, openRegularFileSync } from './small-file.js';
 import { writeAll } from './write-all.js';
 import { LineMerkleTree } from './native-hash.js';
 import type { Statement } from '../core/statement.js';
@@ -34,6 +34,40 @@ export interface ManifestDigest {
 }
 
 /**
+ * A manifest of at most this many bytes is read whole at once, synchronously, through no read
+ * stream: a stream allocated a chunk of {@link MANIFEST_CHUNK} and made five round trips to the
+ * thread pool for each file, which `fsck` of a store of thousands of small snapshots paid for every
+ * one (docs/PERFORMANCE.md, "Forty-second session").
+ */
+export const SMALL_MANIFEST_BYTES = 64 * 1024;
+
+/**
+ * The chunks of the open regular file `fd` (closed here, at the end or on an error): a file of at
+ * most {@link SMALL_MANIFEST_BYTES} read whole, synchronously; a larger one (or one that grew past
+ * its size while read) through a read stream from where the synchronous read stopped.
+ */
+async function* chunksOf(fd: number): AsyncGenerator<Buffer> {
+  let handed = false;
+  try {
+    const size = fstatSync(fd).size;
+    let pos = 0;
+    if (size <= SMALL_MANIFEST_BYTES) {
+      const buf = Buffer.allocUnsafe(size + 1);
+      for (let got = -1; got !== 0 && pos < buf.length; pos += got) got = readSync(fd, buf, pos, buf.length - pos, null);
+      if (pos <= size) {
+        if (pos > 0) yield buf.subarray(0, pos);
+        return; // the end of the file: it did not grow while read
+      }
+      yield buf.subarray(0, pos);
+    }
+    handed = true;
+    yield* createReadStream('', { fd, start: pos, highWaterMark: MANIFEST_CHUNK, autoClose: true }) as AsyncIterable<Buffer>;
+  } finally {
+    if (!handed) closeSync(fd);
+  }
+}
+
+/**
  * Read a manifest file as runs of raw lines (without `\n`), hashing as it goes.
  * The digest is complete once the generator is exhausted. A line is held only up to
  * {@link MAX_MANIFEST_LINE} bytes: a file without newlines (a store object replaced by an attacker)
@@ -49,9 +83,9 @@ export async function* manifestLineRuns(path: string, digest: { sha256?: string;
   let lines = 0;
   const tooLong = () => new SnapError('MANIFEST_LINE_MALFORMED', `${path} line ${lines + 1} is longer than ${MAX_MANIFEST_LINE} bytes`, { path, line: lines + 1 });
   // Non-blocking and only a regular file: a FIFO planted in the store must not hang the reader.
-  const stream = (await openRegularFile(path, 'cannot read the manifest')).createReadStream({ highWaterMark: MANIFEST_CHUNK });
+  const chunks = chunksOf(openRegularFileSync(path, 'cannot read the manifest'));
   try {
-    for await (const chunk of stream as AsyncIterable<Buffer>) {
+    for await (const chunk of chunks) {
       h.update(chunk);
       digest.bytes += chunk.length;
       // Decode up to the last newline: 0x0A never occurs inside a multi-byte UTF-8 sequence.
@@ -83,7 +117,7 @@ export async function* manifestLineRuns(path: string, digest: { sha256?: string;
     if (e instanceof SnapError) throw e;
     throw ioError(e, path, 'cannot read the manifest');
   } finally {
-    stream.destroy();
+    await chunks.return(undefined); // closes the file (or its stream) when the caller stopped early
   }
   if (restLength > 0) throw new SnapError('MANIFEST_NO_TRAILING_NEWLINE', `${path}: the last line does not end with a newline (truncated?)`, { path });
   digest.sha256 = h.digest('hex');

@@ -54,9 +54,14 @@ export const MAX_CONTENTS_BYTES = 4096;
  * A snapshot without the marker is taken to keep them.
  */
 export async function snapshotKeepsObjects(dir: string): Promise<boolean> {
+  return snapshotKeepsObjectsSync(dir);
+}
+
+/** {@link snapshotKeepsObjects}, read synchronously (fsck reads it for every snapshot of a store). */
+export function snapshotKeepsObjectsSync(dir: string): boolean {
   try {
     // An unreadable or ambiguous marker (e.g. a duplicate member) counts as "kept": fsck then checks every object.
-    const bytes = await readSmallFile(join(dir, CONTENTS_FILE), MAX_CONTENTS_BYTES, 'cannot read the marker', () => new SnapError('SNAPSHOT_MALFORMED', 'not a regular file'));
+    const bytes = readSmallFileSync(join(dir, CONTENTS_FILE), MAX_CONTENTS_BYTES, 'cannot read the marker', () => new SnapError('SNAPSHOT_MALFORMED', 'not a regular file'));
     return (parseJsonStrict(bytes.toString('utf8'), 'SNAPSHOT_MALFORMED', CONTENTS_FILE) as { objects?: unknown }).objects !== false;
   } catch {
     return true;

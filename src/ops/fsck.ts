@@ -7,7 +7,7 @@
  * fsck needs no keys and says nothing about trust: a store rewritten wholesale by someone holding
  * a key is consistent. Trust is `verify --pubkey`'s job.
  */
-import { promises as fsp, existsSync, type Dirent } from 'node:fs';
+import { promises as fsp, existsSync, readdirSync, statSync, type Dirent } from 'node:fs';
 import { join } from 'node:path';
 import { SnapError, isSnapError } from '../core/errors.js';
 import { decodeNameBytes, encodeNameBytes, hasRawBytes, rawBytesHex } from '../core/name-bytes.js';
@@ -19,10 +19,10 @@ import { isSymlinkEntry } from '../core/manifest.js';
 import { HashPool, BatchSizer, type CheckReply } from '../io/hash-pool.js';
 import { manifestEntryRuns, type ManifestDigest } from '../io/manifest-file.js';
 import { MAX_INDEX_LINE_BYTES, MAX_INDEX_SUMMARY_BYTES, MAX_SCHEMA_OBJECT_BYTES, recordSetName } from '../core/records.js';
-import { openStore, objectPath, snapshotKeepsObjects, CONTENTS_FILE, ENVELOPE_FILE, MANIFEST_FILE, STATEMENT_FILE, type Store } from '../io/store.js';
+import { openStore, objectPath, snapshotKeepsObjectsSync, CONTENTS_FILE, ENVELOPE_FILE, MANIFEST_FILE, STATEMENT_FILE, type Store } from '../io/store.js';
 import { logRows } from '../io/audit-log.js';
 import { ioError } from '../io/errors.js';
-import { readSmallFile } from '../io/small-file.js';
+import { readSmallFileSync } from '../io/small-file.js';
 import { MAX_ENVELOPE_BYTES } from '../core/envelope.js';
 import { checkInterrupted } from '../io/interrupt.js';
 import { findLeftovers, SNAPSHOT_PARTIAL_WRITE_RE, type CleanResult, type Leftover } from '../io/leftovers.js';
@@ -252,6 +252,15 @@ async function readdirOrThrow(path: string, what: string): Promise<Dirent[]> {
   }
 }
 
+/** {@link readdirOrThrow} without the thread pool, for the many small folders of `snapshots/`. */
+function readdirOrThrowSync(path: string, what: string): Dirent[] {
+  try {
+    return readdirSync(path, { withFileTypes: true, encoding: NAME_ENCODING }).map(namedEntry).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  } catch (e) {
+    throw ioError(e, path, `cannot list ${what}`);
+  }
+}
+
 /**
  * The entries of a folder, read a few at a time (`opendir`): none of them is held here, however
  * many the folder has. Each name is decoded without loss (a name that is not UTF-8 holds
@@ -411,10 +420,15 @@ async function checkObjects(store: Store, opts: FsckOptions, strays: StrayList, 
 }
 
 /** Read one snapshot file, or record why not. */
-async function readSnapshotFile(dir: string, file: string, problems: SnapshotProblem[]): Promise<Buffer | undefined> {
+/**
+ * A snapshot's small file (statement, envelope), or undefined with its problem added. Synchronous,
+ * as every per-snapshot read of fsck but the manifest's: through the thread pool each open, fstat,
+ * read and close was a round trip, some 3 ms a snapshot in all (docs/PERFORMANCE.md, "Forty-second session").
+ */
+function readSnapshotFile(dir: string, file: string, problems: SnapshotProblem[]): Buffer | undefined {
   try {
     // Bounded, and never a FIFO: a planted one would block fsck forever.
-    return await readSmallFile(join(dir, file), MAX_ENVELOPE_BYTES + 1, `cannot read ${file}`, () => new SnapError('IO_ERROR', 'not a regular file', { errno: 'not a regular file' }));
+    return readSmallFileSync(join(dir, file), MAX_ENVELOPE_BYTES + 1, `cannot read ${file}`, () => new SnapError('IO_ERROR', 'not a regular file', { errno: 'not a regular file' }));
   } catch (e) {
     const errno = isSnapError(e) ? String(e.details?.errno ?? e.message) : ((e as NodeJS.ErrnoException).code ?? '');
     if (errno === 'ENOENT') problems.push({ kind: 'missing-file', file, message: `${file} is missing` });
@@ -529,8 +543,8 @@ async function checkSnapshot(store: Store, name: string, version: string, keepsO
     problems.push({ kind: 'contents-mismatch', file: CONTENTS_FILE, message: `${CONTENTS_FILE} says the snapshot keeps no objects (sealed --manifest-only), but the audit log's ${logged.command} line (seq ${logged.seq}) says its objects were kept: ${CONTENTS_FILE} was changed; its objects are checked` });
     keepsObjects = true;
   }
-  const statementBytes = await readSnapshotFile(dir, STATEMENT_FILE, problems);
-  const envelopeBytes = await readSnapshotFile(dir, ENVELOPE_FILE, problems);
+  const statementBytes = readSnapshotFile(dir, STATEMENT_FILE, problems);
+  const envelopeBytes = readSnapshotFile(dir, ENVELOPE_FILE, problems);
   let payload: Uint8Array | undefined;
   if (envelopeBytes) {
     try {
@@ -562,10 +576,12 @@ async function checkSnapshot(store: Store, name: string, version: string, keepsO
   const manifestPath = join(dir, MANIFEST_FILE);
   // Missing only when nothing is there (ENOENT); a folder that cannot be searched (EACCES) or a
   // link loop (ELOOP) is unreadable, said with why, as for the other snapshot files.
-  const manifestStatError = await fsp.stat(manifestPath).then(
-    () => undefined,
-    (e: NodeJS.ErrnoException) => e.code ?? e.message,
-  );
+  let manifestStatError: string | undefined;
+  try {
+    statSync(manifestPath);
+  } catch (e) {
+    manifestStatError = (e as NodeJS.ErrnoException).code ?? (e as Error).message;
+  }
   if (manifestStatError === 'ENOENT') {
     problems.push({ kind: 'missing-file', file: MANIFEST_FILE, message: `${MANIFEST_FILE} is missing` });
   } else if (manifestStatError !== undefined) {
@@ -641,7 +657,12 @@ async function keptPerAuditLog(store: Store, folders: readonly SnapshotFolder[])
   const manifestOnly = new Map<string, string>(); // snapshot id → NAME@VERSION
   for (const f of folders) {
     if (f.keepsObjects) continue;
-    const bytes = await readSmallFile(join(f.dir, STATEMENT_FILE), MAX_STATEMENT_BYTES, 'cannot read the statement', () => new SnapError('SNAPSHOT_MALFORMED', 'not a regular file')).catch(() => undefined);
+    let bytes: Buffer | undefined;
+    try {
+      bytes = readSmallFileSync(join(f.dir, STATEMENT_FILE), MAX_STATEMENT_BYTES, 'cannot read the statement', () => new SnapError('SNAPSHOT_MALFORMED', 'not a regular file'));
+    } catch {
+      bytes = undefined;
+    }
     if (bytes) manifestOnly.set(snapshotId(bytes), `${f.name}@${f.version}`);
   }
   const kept = new Map<string, { seq: number; command: string }>();
@@ -683,8 +704,8 @@ async function snapshotFolders(store: Store, strays: StrayList): Promise<Snapsho
       }
       const dir = join(store.snapshotsDir, n.name, v.name);
       // A partial write of sign's is a leftover (io/leftovers.ts), not a stray.
-      for (const f of await readdirOrThrow(dir, 'a snapshot')) if (!SNAPSHOT_FILES.has(f.name) && !SNAPSHOT_PARTIAL_WRITE_RE.test(f.name)) strays.push(`snapshots/${n.name}/${v.name}/${f.name}`);
-      out.push({ name: n.name, version: v.name, dir, keepsObjects: await snapshotKeepsObjects(dir) });
+      for (const f of readdirOrThrowSync(dir, 'a snapshot')) if (!SNAPSHOT_FILES.has(f.name) && !SNAPSHOT_PARTIAL_WRITE_RE.test(f.name)) strays.push(`snapshots/${n.name}/${v.name}/${f.name}`);
+      out.push({ name: n.name, version: v.name, dir, keepsObjects: snapshotKeepsObjectsSync(dir) });
     }
   }
   return out;

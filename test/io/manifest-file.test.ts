@@ -7,7 +7,9 @@ import { promises as fsp } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { MAX_MANIFEST_LINE, manifestLineRuns } from '../../src/io/manifest-file.js';
+import { MAX_MANIFEST_LINE, SMALL_MANIFEST_BYTES, manifestLineRuns } from '../../src/io/manifest-file.js';
+import { readdirSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import { SnapError } from '../../src/core/errors.js';
 import { tempDir } from '../helpers/tree.js';
 
@@ -51,6 +53,46 @@ describe('a manifest read as runs of lines', () => {
       const want = before === 0 ? 1 : 3;
       await expect(readRuns(path)).rejects.toSatisfy((e: unknown) => e instanceof SnapError && e.code === 'MANIFEST_LINE_MALFORMED' && e.details?.line === want);
     }
+  });
+
+  it('gives the same lines and digest whether a file is read whole at once (at most SMALL_MANIFEST_BYTES) or streamed', async () => {
+    for (const size of [0, 1, SMALL_MANIFEST_BYTES - 1, SMALL_MANIFEST_BYTES, SMALL_MANIFEST_BYTES + 1, 3 * (1 << 20) + 5]) {
+      const lines: string[] = [];
+      let left = size;
+      for (let i = 0; left > 200; i++) {
+        const line = `{"path":"f${i}","x":"${'é'.repeat(i % 40)}"}`;
+        lines.push(line);
+        left -= Buffer.byteLength(line) + 1;
+      }
+      if (left > 0) lines.push('z'.repeat(left - 1)); // the file exactly `size` bytes
+      const text = lines.join('\n') + (lines.length > 0 ? '\n' : '');
+      expect(Buffer.byteLength(text)).toBe(size);
+      const path = join(await tempDir(), 'manifest.jsonl');
+      await fsp.writeFile(path, text);
+      const got = await readRuns(path);
+      expect(got.lines).toEqual(lines);
+      expect(got.digest).toEqual({ bytes: Buffer.byteLength(text), sha256: createHash('sha256').update(text).digest('hex') });
+    }
+  });
+
+  it('leaves no descriptor open when its reader stops after the first run, for a small file and a streamed one', async () => {
+    const openFds = () => readdirSync('/proc/self/fd').length;
+    for (const size of [100, SMALL_MANIFEST_BYTES * 40]) {
+      const path = join(await tempDir(), 'manifest.jsonl');
+      await fsp.writeFile(path, '{"a":1}\n'.repeat(Math.ceil(size / 8)));
+      const before = openFds();
+      const runs = manifestLineRuns(path, { bytes: 0 });
+      expect((await runs.next()).done).toBe(false);
+      await runs.return(undefined);
+      await new Promise((r) => setTimeout(r, 50)); // a stream closes its descriptor on the next turns
+      expect(openFds()).toBe(before);
+    }
+  });
+
+  it('refuses a FIFO planted in place of the manifest at once (IO_ERROR), unread', async () => {
+    const path = join(await tempDir(), 'manifest.jsonl');
+    execFileSync('mkfifo', [path]);
+    await expect(readRuns(path)).rejects.toMatchObject({ code: 'IO_ERROR' });
   });
 
   it('stops reading a file with no newline at all after about MAX_MANIFEST_LINE bytes, in linear time', async () => {

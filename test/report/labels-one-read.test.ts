@@ -14,7 +14,12 @@ import { newStorePath } from '../helpers/store.js';
 const opened: string[] = [];
 vi.mock('../../src/io/small-file.js', async (importOriginal) => {
   const m = await importOriginal<typeof import('../../src/io/small-file.js')>();
-  return { ...m, openRegularFile: (path: string, ...rest: [string]) => (opened.push(path), m.openRegularFile(path, ...rest)) };
+  return {
+    ...m,
+    openRegularFile: (path: string, ...rest: [string]) => (opened.push(path), m.openRegularFile(path, ...rest)),
+    // A small manifest is opened synchronously (io/manifest-file.ts, SMALL_MANIFEST_BYTES).
+    openRegularFileSync: (path: string, ...rest: [string]) => (opened.push(path), m.openRegularFileSync(path, ...rest)),
+  };
 });
 
 const keys = useKeyPair('alice');
