@@ -14,7 +14,7 @@ import { MAX_ATTESTATION_BYTES, attestationId, parseAttestation, type Attestatio
 import { checkInterrupted } from '../io/interrupt.js';
 import { ENVELOPE_FILE, STATEMENT_FILE, fsyncDir, lockStore, makeTmpDir, writeFileAtomic, type Store } from '../io/store.js';
 import { ioError } from '../io/errors.js';
-import { readSmallFile } from '../io/small-file.js';
+import { readSmallFileSync } from '../io/small-file.js';
 import { ATTESTATIONS_DIR } from '../io/store-layout.js';
 import type { SignerReport } from '../snapshot.js';
 
@@ -88,7 +88,8 @@ export async function listAttestations(store: Store): Promise<StoredAttestation[
  * @throws SnapError `NOT_FOUND` | `IO_ERROR` (unreadable, or not a regular file)
  */
 async function readBounded(path: string, max: number): Promise<Buffer> {
-  return readSmallFile(path, max + 1, 'cannot read the attestation', (shown) => new SnapError('IO_ERROR', `cannot read the attestation: ${shown} is not a regular file`, { path }));
+  // Synchronously, as a snapshot's statement (snapshot.ts): `impact` reads every attestation of a store.
+  return readSmallFileSync(path, max + 1, 'cannot read the attestation', (shown) => new SnapError('IO_ERROR', `cannot read the attestation: ${shown} is not a regular file`, { path }));
 }
 
 /** An attestation envelope checked against trusted keys. */

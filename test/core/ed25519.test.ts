@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PUBLIC_KEY_SIZE, SEED_SIZE, SIGNATURE_SIZE, publicKeyOf, sign, useEd25519Backend, verify } from '../../src/core/ed25519.js';
+import { KEY_CHECKS_KEPT, PUBLIC_KEY_SIZE, SEED_SIZE, SIGNATURE_SIZE, publicKeyOf, sign, useEd25519Backend, verify } from '../../src/core/ed25519.js';
 import { nativeEd25519 } from '../../src/io/native-ed25519.js';
 import { fromHex, toHex, utf8 } from '../../src/core/encoding.js';
 
@@ -169,6 +169,29 @@ describe('the node:crypto Ed25519 backend', () => {
     sig[0] = 1;
     useEd25519Backend(nativeEd25519);
     expect(verify(sig, utf8('anything'), identity)).toBe(false);
+  });
+
+  it('refuses that key every time, and still accepts a good key after many others were checked (the key checks are remembered, and forgotten past KEY_CHECKS_KEPT)', () => {
+    const identity = new Uint8Array(32);
+    identity[0] = 1;
+    const forged = new Uint8Array(64);
+    forged[0] = 1;
+    useEd25519Backend(nativeEd25519);
+    const seed = new Uint8Array(32).fill(7);
+    const pub = publicKeyOf(seed);
+    const good = sign(utf8('m'), seed);
+    for (let round = 0; round < 3; round++) {
+      expect(verify(forged, utf8('anything'), identity)).toBe(false);
+      expect(verify(good, utf8('m'), pub)).toBe(true);
+      expect(verify(good, utf8('other'), pub)).toBe(false);
+    }
+    // More keys than are remembered: each still judged, and the first ones again after them.
+    for (let i = 0; i < KEY_CHECKS_KEPT + 10; i++) {
+      const s = new Uint8Array(32).fill(0).map((_, j) => (i * 31 + j) & 0xff);
+      expect(verify(sign(utf8('x'), s), utf8('x'), publicKeyOf(s))).toBe(true);
+    }
+    expect(verify(forged, utf8('anything'), identity)).toBe(false);
+    expect(verify(good, utf8('m'), pub)).toBe(true);
   });
 
   it('gives the same signatures as @noble/ed25519 for 64 random seeds and messages, each verified both ways', () => {
