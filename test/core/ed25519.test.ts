@@ -157,25 +157,28 @@ describe.each([
   });
 });
 
+/** The identity point as a public key (small order), and the signature R = identity, S = 0 that the cofactorless check alone accepts under it. */
+function smallOrderForgery(): { identity: Uint8Array; forged: Uint8Array } {
+  const identity = new Uint8Array(32);
+  identity[0] = 1;
+  const forged = new Uint8Array(64);
+  forged[0] = 1;
+  return { identity, forged };
+}
+
 describe('the node:crypto Ed25519 backend', () => {
   afterAll(() => useEd25519Backend(undefined));
 
   it('accepts, through core verify, nothing that @noble/ed25519 alone refuses: a small-order R with S = 0 against a key of small order', () => {
     // A = identity (small order) makes [S]B = R + [k]A hold with R = identity, S = 0: the cofactorless
     // check alone would accept it; core refuses A of small order before asking the backend.
-    const identity = new Uint8Array(32);
-    identity[0] = 1;
-    const sig = new Uint8Array(64);
-    sig[0] = 1;
+    const { identity, forged: sig } = smallOrderForgery();
     useEd25519Backend(nativeEd25519);
     expect(verify(sig, utf8('anything'), identity)).toBe(false);
   });
 
   it('refuses that key every time, and still accepts a good key after many others were checked (the key checks are remembered, and forgotten past KEY_CHECKS_KEPT)', () => {
-    const identity = new Uint8Array(32);
-    identity[0] = 1;
-    const forged = new Uint8Array(64);
-    forged[0] = 1;
+    const { identity, forged } = smallOrderForgery();
     useEd25519Backend(nativeEd25519);
     const seed = new Uint8Array(32).fill(7);
     const pub = publicKeyOf(seed);
