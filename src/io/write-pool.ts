@@ -255,10 +255,18 @@ function writeWorkerMain(require: NodeJS.Require, slice: number): void {
     try {
       fd = fs.openSync(file, READ);
       const opened = fd;
-      fs.fdatasync(opened, () => fs.close(opened, () => {}));
+      fs.fdatasync(opened, () => fs.close(opened, writebackDone));
+      writebacks++;
     } catch {
       if (fd >= 0) fs.closeSync(fd);
     }
+  }
+  /** Early write-backs started and not yet closed ({@link startWriteback}); `settle` requests wait for none to be left. */
+  let writebacks = 0;
+  /** The replies of `settle` requests waiting for {@link writebacks} to reach 0. */
+  const whenSettled: (() => void)[] = [];
+  function writebackDone(): void {
+    if (--writebacks === 0) for (const answer of whenSettled.splice(0)) answer();
   }
   /**
    * Read a just-written temporary file back, hash it and flush it to disk; remove it unless it has
@@ -321,6 +329,14 @@ function writeWorkerMain(require: NodeJS.Require, slice: number): void {
     /** Reply, handing back the request's buffer (if any) for the sender to use again. */
     const reply = (r: any) => (m.buf instanceof ArrayBuffer && m.buf.byteLength > 0 ? parentPort.postMessage({ ...r, buf: m.buf }, [m.buf]) : parentPort.postMessage(r));
     try {
+      if (m.op === 'settle') {
+        // Answered once this worker's early write-backs have all ended and their descriptors are
+        // closed: a restore that ended with one still open left the file open until the process
+        // exited, and on a FUSE target (fusefat) its folder could not be removed just after.
+        if (writebacks === 0) reply({ id: m.id });
+        else whenSettled.push(() => reply({ id: m.id }));
+        return;
+      }
       if (m.op === 'copy') {
         for (let i = 0; i < m.srcs.length; i++) {
           try {
@@ -451,6 +467,16 @@ export class WritePool extends WorkerPool<WriteReply> {
    */
   constructor(jobs = defaultReadJobs(), opts: { inline?: boolean } = {}) {
     super(`(${writeWorkerMain.toString()})(require, ${WRITE_SLICE})`, jobs, 'write', undefined, { lazy: true, ...(opts.inline ? { inline: () => new InlineWorker((r) => writeWorkerMain(r, WRITE_SLICE), undefined) } : {}) });
+  }
+
+  /**
+   * Wait until every worker's early write-backs (a second descriptor of each large file, flushed
+   * while it is read back) have ended and their descriptors are closed, then stop the workers (as
+   * {@link WorkerPool.close}). A pool that failed stops at once.
+   */
+  override async close(): Promise<void> {
+    await this.broadcast({ op: 'settle' }).catch(() => undefined);
+    await super.close();
   }
 
   /** Copy small store objects `srcs[i]` to new files `dsts[i]`, each checked before it is written. */

@@ -5,7 +5,9 @@
  * `fs.openSync`), each `FileHandle.sync()` (`fsync PATH`, opened by `fs.promises.open`) and each
  * `fs.renameSync` (`rename FROM TO`), each `fs.fdatasyncSync` (`fdatasync PATH`), each
  * `fs.fdatasync` started (`fdatasync-start PATH`: the call, not its end) and each `fs.linkSync`
- * (`link FROM TO`), also through ES module imports of node:fs. Lines of one
+ * (`link FROM TO`), and each asynchronous `fs.close` of a descriptor opened by `fs.openSync` once
+ * it is closed (`close PATH`), also through ES module imports of node:fs. With
+ * `SNAP_TEST_SLOW_WRITEBACK_MS=N`, each `fs.fdatasync` calls back N ms late. Lines of one
  * thread are in the order of its calls (appended with O_APPEND, one write each). Inert without the
  * variable.
  */
@@ -45,9 +47,22 @@ if (logPath !== undefined) {
     log(`fdatasync ${opened.get(fd) ?? `fd ${fd}`}`);
     return r;
   };
+  // With SNAP_TEST_SLOW_WRITEBACK_MS=N, each fs.fdatasync calls back N ms after it ends (a slow disk).
+  const slow = Number(process.env.SNAP_TEST_SLOW_WRITEBACK_MS ?? 0);
   fs.fdatasync = function (fd, ...rest) {
     log(`fdatasync-start ${opened.get(fd) ?? `fd ${fd}`}`);
-    return fdatasync.call(this, fd, ...rest);
+    const done = rest.pop();
+    return fdatasync.call(this, fd, ...rest, slow > 0 ? (...a) => setTimeout(() => done(...a), slow) : done);
+  };
+  // fs.close (asynchronous): `close PATH` once the descriptor is closed.
+  const { close } = fs;
+  fs.close = function (fd, done) {
+    const path = opened.get(fd);
+    opened.delete(fd);
+    return close.call(this, fd, (...a) => {
+      if (path !== undefined) log(`close ${path}`);
+      if (typeof done === 'function') done(...a);
+    });
   };
   fs.linkSync = function (from, to) {
     const r = linkSync.call(this, from, to);

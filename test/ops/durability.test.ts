@@ -307,6 +307,29 @@ describe('restore of a large file', () => {
   });
 });
 
+describe('restore, on a slow disk', () => {
+  it("closes each large file's early write-back descriptor itself before it ends, however late that flush calls back (none is left for the process's exit to close)", async () => {
+    const big = (c: string) => c.repeat(WHOLE_FILE_MAX + 4096);
+    const data = await makeTree({ 'a.bin': big('a'), 'sub/b.bin': big('b') });
+    const store = await newStorePath();
+    expect((await snapJson(['seal', data, '--as', 'ds@v1', '--key', keys.key, '--store', store])).code).toBe(0);
+    const work = await tempDir();
+    const out = join(work, 'restored');
+    const env = { NODE_OPTIONS: `--require ${RECORD_FLUSHES}`, SNAP_TEST_FLUSH_LOG: join(work, 'flush.log'), SNAP_TEST_SLOW_WRITEBACK_MS: '400' };
+    const r = await snapBin(['restore', 'ds@v1', out, '--pubkey', keys.pub, '--store', store, '--quiet'], { env });
+    expect(r.code, r.stderr).toBe(0);
+    const flushes = readFileSync(join(work, 'flush.log'), 'utf8').trim().split('\n');
+    const log = flushes.join('\n');
+    for (const name of ['a.bin', 'sub/b.bin']) {
+      const linked = flushes.find((l) => l.startsWith('link ') && l.endsWith(` ${join(out, name)}`));
+      expect(linked, log).toBeDefined();
+      const temporary = linked!.split(' ')[1]!;
+      expect(flushes, log).toContain(`fdatasync-start ${temporary}`);
+      expect(flushes, log).toContain(`close ${temporary}`);
+    }
+  });
+});
+
 describe('export', () => {
   it('flushes the archive before it names it', async () => {
     const store = await newStorePath();
