@@ -280,24 +280,39 @@ describe('seal of a large file into a store', () => {
   });
 });
 
+/** Two files of WHOLE_FILE_MAX + 4 KiB of one letter each, by name. */
+const BIG_FILES = ['a.bin', 'sub/b.bin'] as const;
+const bigOf = (name: string) => name.slice(-5, -4).repeat(WHOLE_FILE_MAX + 4096);
+
+/**
+ * Seal {@link BIG_FILES} and restore them with the flush-recording preload (`env` added): the
+ * recorded lines, the restored folder, and for each file the temporary name it was linked from.
+ */
+async function restoreBigFilesRecorded(env: Record<string, string> = {}): Promise<{ flushes: string[]; log: string; out: string; temporaryOf: (name: string) => string }> {
+  const data = await makeTree(Object.fromEntries(BIG_FILES.map((n) => [n, bigOf(n)])));
+  const store = await newStorePath();
+  expect((await snapJson(['seal', data, '--as', 'ds@v1', '--key', keys.key, '--store', store])).code).toBe(0);
+  const work = await tempDir();
+  const out = join(work, 'restored');
+  const r = await snapBin(['restore', 'ds@v1', out, '--pubkey', keys.pub, '--store', store, '--quiet'], { env: { NODE_OPTIONS: `--require ${RECORD_FLUSHES}`, SNAP_TEST_FLUSH_LOG: join(work, 'flush.log'), ...env } });
+  expect(r.code, r.stderr).toBe(0);
+  const flushes = readFileSync(join(work, 'flush.log'), 'utf8').trim().split('\n');
+  const log = flushes.join('\n');
+  const temporaryOf = (name: string) => {
+    const linked = flushes.find((l) => l.startsWith('link ') && l.endsWith(` ${join(out, name)}`));
+    expect(linked, log).toBeDefined();
+    return linked!.split(' ')[1]!;
+  };
+  return { flushes, log, out, temporaryOf };
+}
+
 describe('restore of a large file', () => {
   it('starts its write-back before it reads it back and hashes it, and flushes it before it gets its name', async () => {
-    const big = (c: string) => c.repeat(WHOLE_FILE_MAX + 4096);
-    const data = await makeTree({ 'a.bin': big('a'), 'sub/b.bin': big('b') });
-    const store = await newStorePath();
-    expect((await snapJson(['seal', data, '--as', 'ds@v1', '--key', keys.key, '--store', store])).code).toBe(0);
-    const work = await tempDir();
-    const out = join(work, 'restored');
-    const env = { NODE_OPTIONS: `--require ${RECORD_FLUSHES}`, SNAP_TEST_FLUSH_LOG: join(work, 'flush.log') };
-    const r = await snapBin(['restore', 'ds@v1', out, '--pubkey', keys.pub, '--store', store, '--quiet'], { env });
-    expect(r.code, r.stderr).toBe(0);
-    const flushes = readFileSync(join(work, 'flush.log'), 'utf8').trim().split('\n');
-    const log = flushes.join('\n');
-    for (const name of ['a.bin', 'sub/b.bin']) {
-      expect(readFileSync(join(out, name), 'utf8')).toBe(big(name.slice(-5, -4)));
-      const linked = flushes.findIndex((l) => l.startsWith('link ') && l.endsWith(` ${join(out, name)}`));
-      expect(linked, log).toBeGreaterThan(-1);
-      const temporary = flushes[linked]!.split(' ')[1]!;
+    const { flushes, log, out, temporaryOf } = await restoreBigFilesRecorded();
+    for (const name of BIG_FILES) {
+      expect(readFileSync(join(out, name), 'utf8')).toBe(bigOf(name));
+      const temporary = temporaryOf(name);
+      const linked = flushes.findIndex((l) => l.startsWith(`link ${temporary} `));
       const started = flushes.indexOf(`fdatasync-start ${temporary}`);
       const flushed = flushes.indexOf(`fdatasync ${temporary}`);
       expect(started, log).toBeGreaterThan(-1);
@@ -305,25 +320,11 @@ describe('restore of a large file', () => {
       expect(linked).toBeGreaterThan(flushed);
     }
   });
-});
 
-describe('restore, on a slow disk', () => {
-  it("closes each large file's early write-back descriptor itself before it ends, however late that flush calls back (none is left for the process's exit to close)", async () => {
-    const big = (c: string) => c.repeat(WHOLE_FILE_MAX + 4096);
-    const data = await makeTree({ 'a.bin': big('a'), 'sub/b.bin': big('b') });
-    const store = await newStorePath();
-    expect((await snapJson(['seal', data, '--as', 'ds@v1', '--key', keys.key, '--store', store])).code).toBe(0);
-    const work = await tempDir();
-    const out = join(work, 'restored');
-    const env = { NODE_OPTIONS: `--require ${RECORD_FLUSHES}`, SNAP_TEST_FLUSH_LOG: join(work, 'flush.log'), SNAP_TEST_SLOW_WRITEBACK_MS: '400' };
-    const r = await snapBin(['restore', 'ds@v1', out, '--pubkey', keys.pub, '--store', store, '--quiet'], { env });
-    expect(r.code, r.stderr).toBe(0);
-    const flushes = readFileSync(join(work, 'flush.log'), 'utf8').trim().split('\n');
-    const log = flushes.join('\n');
-    for (const name of ['a.bin', 'sub/b.bin']) {
-      const linked = flushes.find((l) => l.startsWith('link ') && l.endsWith(` ${join(out, name)}`));
-      expect(linked, log).toBeDefined();
-      const temporary = linked!.split(' ')[1]!;
+  it("closes each one's early write-back descriptor itself before it ends, however late that flush calls back on a slow disk (none is left for the process's exit to close)", async () => {
+    const { flushes, log, temporaryOf } = await restoreBigFilesRecorded({ SNAP_TEST_SLOW_WRITEBACK_MS: '400' });
+    for (const name of BIG_FILES) {
+      const temporary = temporaryOf(name);
       expect(flushes, log).toContain(`fdatasync-start ${temporary}`);
       expect(flushes, log).toContain(`close ${temporary}`);
     }
