@@ -244,16 +244,12 @@ export function onDisk(parent: string, ...names: string[]): string | Buffer {
   return Buffer.concat([Buffer.from(parent), ...names.flatMap((n) => [Buffer.from('/'), encodeNameBytes(n)])]);
 }
 
-async function readdirOrThrow(path: string, what: string): Promise<Dirent[]> {
-  try {
-    return (await fsp.readdir(path, { withFileTypes: true, encoding: NAME_ENCODING })).map(namedEntry).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  } catch (e) {
-    throw ioError(e, path, `cannot list ${what}`);
-  }
-}
-
-/** {@link readdirOrThrow} without the thread pool, for the many small folders of `snapshots/`. */
-function readdirOrThrowSync(path: string, what: string): Dirent[] {
+/**
+ * A folder's entries, sorted by name, each name decoded without loss. Synchronous: fsck lists the
+ * folder of every snapshot, and each listing through the thread pool was a round trip.
+ * @throws SnapError `IO_ERROR` ("cannot list `what`")
+ */
+function readdirOrThrow(path: string, what: string): Dirent[] {
   try {
     return readdirSync(path, { withFileTypes: true, encoding: NAME_ENCODING }).map(namedEntry).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   } catch (e) {
@@ -346,11 +342,11 @@ export async function isFolder(e: Dirent, parent: string): Promise<boolean> {
 /** Fan-out folders of `objects/sha256`; other entries there, and beside `sha256`, are strays. */
 export async function listFans(store: Store, strays: StrayList): Promise<string[]> {
   const fans: string[] = [];
-  for (const e of await readdirOrThrow(store.objectsDir, 'the objects')) {
+  for (const e of readdirOrThrow(store.objectsDir, 'the objects')) {
     if (FAN_RE.test(e.name) && (await isFolder(e, store.objectsDir))) fans.push(e.name);
     else strays.push(`objects/sha256/${e.name}`);
   }
-  for (const e of await readdirOrThrow(join(store.root, 'objects'), 'the objects')) if (e.name !== 'sha256') strays.push(`objects/${e.name}`);
+  for (const e of readdirOrThrow(join(store.root, 'objects'), 'the objects')) if (e.name !== 'sha256') strays.push(`objects/${e.name}`);
   return fans;
 }
 
@@ -692,19 +688,19 @@ interface SnapshotFolder {
 /** Every snapshot folder of the store, in listing order; badly named entries and files no snapshot has are strays. */
 async function snapshotFolders(store: Store, strays: StrayList): Promise<SnapshotFolder[]> {
   const out: SnapshotFolder[] = [];
-  for (const n of await readdirOrThrow(store.snapshotsDir, 'the snapshots')) {
+  for (const n of readdirOrThrow(store.snapshotsDir, 'the snapshots')) {
     if (!NAME_RE.test(n.name) || !(await isFolder(n, store.snapshotsDir))) {
       strays.push(`snapshots/${n.name}`);
       continue;
     }
-    for (const v of await readdirOrThrow(join(store.snapshotsDir, n.name), 'the snapshots')) {
+    for (const v of readdirOrThrow(join(store.snapshotsDir, n.name), 'the snapshots')) {
       if (!VERSION_RE.test(v.name) || !(await isFolder(v, join(store.snapshotsDir, n.name)))) {
         strays.push(`snapshots/${n.name}/${v.name}`);
         continue;
       }
       const dir = join(store.snapshotsDir, n.name, v.name);
       // A partial write of sign's is a leftover (io/leftovers.ts), not a stray.
-      for (const f of readdirOrThrowSync(dir, 'a snapshot')) if (!SNAPSHOT_FILES.has(f.name) && !SNAPSHOT_PARTIAL_WRITE_RE.test(f.name)) strays.push(`snapshots/${n.name}/${v.name}/${f.name}`);
+      for (const f of readdirOrThrow(dir, 'a snapshot')) if (!SNAPSHOT_FILES.has(f.name) && !SNAPSHOT_PARTIAL_WRITE_RE.test(f.name)) strays.push(`snapshots/${n.name}/${v.name}/${f.name}`);
       out.push({ name: n.name, version: v.name, dir, keepsObjects: snapshotKeepsObjectsSync(dir) });
     }
   }
